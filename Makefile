@@ -1,0 +1,108 @@
+# agentd — build, test and run.  See README.md and docs/HACKING.md.
+#
+# Conventions that let work land without editing this file:
+#   agentd/main.c      -> build/agentd     (daemon entry)
+#   agentd/agentctl.c  -> build/agentctl   (CLI entry)
+#   agentd/*.c (rest)  -> build/libagentd.a, linked into both binaries and every test
+#   tests/unit/test_*.c   -> build/tests/test_*   (cmocka, run by tests/run)
+#   tests/fuzz/fuzz_*.c   -> build/fuzz/fuzz_*    (libFuzzer, clang)
+#   tests/integration/*.sh, tests/sim/test_*.py  (run by tests/run)
+
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+BUILD       ?= build
+CC          ?= cc
+VERSION     := 0.1.0
+
+WITH_SYSTEMD ?= 1
+
+PKGS        := libcurl libcjson yaml-0.1 openssl
+ifeq ($(WITH_SYSTEMD),1)
+PKGS        += libsystemd
+endif
+
+WARN        := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+               -Wformat=2 -Wwrite-strings -Wcast-qual -Werror
+CFLAGS      ?= -O2 -g
+ALL_CFLAGS   = -std=gnu11 $(WARN) $(CFLAGS) -fno-common \
+               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+ALL_CPPFLAGS = -Iinclude -D_GNU_SOURCE -DAGENTD_VERSION='"$(VERSION)"' \
+               -DWITH_SYSTEMD=$(WITH_SYSTEMD) $(CPPFLAGS)
+LIBS        := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev -lm
+
+MAIN_SRCS   := agentd/main.c agentd/agentctl.c
+LIB_SRCS    := $(filter-out $(MAIN_SRCS),$(wildcard agentd/*.c))
+LIB_OBJS    := $(patsubst agentd/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+
+.PHONY: all deps check test-unit demo bench fuzz sanitize install uninstall clean
+
+all: $(BUILD)/agentd $(BUILD)/agentctl
+
+deps:
+	@sh tools/deps.sh
+
+$(BUILD)/obj/%.o: agentd/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libagentd.a: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJS)
+
+$(BUILD)/agentd: $(BUILD)/obj/main.o $(BUILD)/libagentd.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/agentctl: $(BUILD)/obj/agentctl.o $(BUILD)/libagentd.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libagentd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes \
+		$(shell pkg-config --cflags cmocka) -o $@ $< $(BUILD)/libagentd.a \
+		$(shell pkg-config --libs cmocka) $(LIBS)
+
+test-unit: $(UNIT_BINS)
+
+# The whole suite: what CI runs (.ci/run) and what README tells a person to run.
+check: deps
+	$(MAKE) all test-unit
+	BUILD=$(BUILD) tests/run
+
+demo: deps
+	$(MAKE) all
+	tests/demo.sh
+
+bench: deps
+	$(MAKE) all
+	tests/bench.sh
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 20
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+		$(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIB_SRCS) $(LIBS)
+
+fuzz: deps $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do \
+		n=$$(basename $$f); mkdir -p $(BUILD)/fuzz-corpus/$$n; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -timeout=5 $(BUILD)/fuzz-corpus/$$n tests/fuzz/corpus/$$n \
+			>$(BUILD)/fuzz/$$n.log 2>&1 || { tail -40 $(BUILD)/fuzz/$$n.log; exit 1; }; \
+		tail -1 $(BUILD)/fuzz/$$n.log; \
+	done
+
+sanitize: deps
+	$(MAKE) BUILD=build-san CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+		LDFLAGS="-fsanitize=address,undefined" all test-unit
+	BUILD=build-san ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 tests/run
+
+clean:
+	rm -rf build build-san
+
+-include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/agentctl.d

@@ -259,6 +259,9 @@ else
 		fail catalog "no MESSAGE_ID found in include/msgid.h"
 	elif [ -n "$nomsg$extra" ]; then
 		fail catalog "no entry for: $(echo $nomsg); entry for unknown id: $(echo $extra) — run: python3 docs/catalog/gen-catalog.py > $cat"
+	elif guide=$(grep -o '`[0-9a-f]\{32\}`' docs/operator-guide.md | tr -d '`' | sort -u) &&
+		[ -n "$(comm -23 <(echo "$guide") <(echo "$ids"))" ]; then
+		fail catalog "docs/operator-guide.md names ids that include/msgid.h does not define: $(comm -23 <(echo "$guide") <(echo "$ids") | tr '\n' ' ')"
 	elif ! "$PY" docs/catalog/gen-catalog.py include/msgid.h | diff -u "$cat" - >"$T/cat.diff"; then
 		fail catalog "$cat is stale against include/msgid.h — run: python3 docs/catalog/gen-catalog.py > $cat"
 	else

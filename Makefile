@@ -128,11 +128,14 @@ $(BUILD)/subst/%: units/% Makefile
 	@mkdir -p $(dir $@)
 	$(SUBST) $< > $@
 
-# What the shipped config's relative paths become once installed.
-$(BUILD)/agentd.yaml.installed: config/agentd.yaml
+# The shipped config as installed: its relative paths become the installed
+# ones, and kubeconfig is left unset so that agentd reads the credential the
+# unit passes (LoadCredential=kubeconfig), falling back to the K3s default.
+$(BUILD)/agentd.yaml.installed: config/agentd.yaml Makefile
 	@mkdir -p $(dir $@)
-	sed -e 's|\.\./manifests|$(PKGDATADIR)/manifests|g' \
-	    -e 's|\([ "]\)values\.yaml|\1$(PKGDATADIR)/values.yaml|g' $< > $@
+	sed -e 's|^manifests: *\.\./manifests|manifests: $(PKGDATADIR)/manifests|' \
+	    -e 's|^values: *values\.yaml|values: $(PKGDATADIR)/values.yaml|' \
+	    -e 's|^\(kubeconfig:.*\)|# \1   # unset: $$CREDENTIALS_DIRECTORY/kubeconfig first|' $< > $@
 
 install: all $(BUILD)/agentd.yaml.installed $(BUILD)/subst/agentd.service \
 		$(BUILD)/subst/io.agentd.agentd.plist

@@ -58,7 +58,7 @@ else
 	fi
 	# The installed unit must start the installed binary, and verify must notice
 	# when it is missing (so the pass above means something).
-	grep -qx 'ExecStart=/usr/local/sbin/agentd --foreground' \
+	grep -qx 'ExecStart=/usr/local/sbin/agentd' \
 		"$T/vroot/usr/local/lib/systemd/system/agentd.service" &&
 		mv "$T/vroot/usr/local/sbin/agentd" "$T/agentd.moved" &&
 		out=$(systemd-analyze verify --man=no --root="$T/vroot" agentd.service 2>&1)

@@ -144,6 +144,7 @@ hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	free(error);
 }
 
+#if WITH_SYSTEMD
 static void
 watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -152,6 +153,7 @@ watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	daemon_notify("WATCHDOG=1");
 }
+#endif
 
 static int
 open_socket(struct daemon *d, bool has_group, gid_t gid, const char **unlink_path)

@@ -47,8 +47,11 @@ elif [ -n "$need_inputs" ]; then
 elif ! install_tree "$T/vroot"; then
 	fail units-verify "make install failed: $(tail -3 "$T/install.log" | tr '\n' ' ')"
 else
-	mkdir -p "$T/vroot/usr/lib/systemd"
+	mkdir -p "$T/vroot/usr/lib/systemd" "$T/vroot/usr/bin"
 	cp -a /lib/systemd/system "$T/vroot/usr/lib/systemd/"
+	# ExecReload= runs the host's kill(1); merged /usr as on Debian 12.
+	ln -s usr/bin "$T/vroot/bin"
+	cp "$(type -P kill)" "$T/vroot/usr/bin/kill"
 	# Documentation= is checked with man(1), which must find the installed pages.
 	if out=$(MANPATH="$T/vroot/usr/local/share/man" systemd-analyze verify --root="$T/vroot" \
 		agentd.service agentd.socket 2>&1) && [ -z "$out" ]; then
@@ -223,10 +226,13 @@ elif ! grep -q 'check-config' agentd/main.c; then
 	skip installed-config "agentd -n (--check-config) not on this branch yet"
 elif ! make -s --no-print-directory BUILD="$BUILD" PREFIX="$P" SYSCONFDIR="$P/etc" install >"$T/install-p.log" 2>&1; then
 	fail installed-config "make install PREFIX=... failed: $(tail -3 "$T/install-p.log" | tr '\n' ' ')"
-elif ! out=$(cd / && "$P/sbin/agentd" -n -c "$P/etc/agentd/agentd.yaml" 2>&1); then
+elif ! out=$(cd / && env -u KUBECONFIG -u CREDENTIALS_DIRECTORY "$P/sbin/agentd" -n -c "$P/etc/agentd/agentd.yaml" 2>&1); then
 	fail installed-config "agentd -n rejects the installed config: $out"
-elif ! grep -q "$P/share/agentd" "$P/etc/agentd/agentd.yaml"; then
-	fail installed-config "the installed config does not point at $P/share/agentd"
+elif ! echo "$out" | grep -qx "manifests: \"$P/share/agentd/manifests\"" ||
+	! echo "$out" | grep -qx "values: \"$P/share/agentd/values.yaml\""; then
+	fail installed-config "the installed config does not use $P/share/agentd: $(echo "$out" | grep -E '^(manifests|values):' | tr '\n' ' ')"
+elif grep -q '^kubeconfig:' "$P/etc/agentd/agentd.yaml"; then
+	fail installed-config "the installed config sets kubeconfig, so the unit's credential would be ignored"
 else
 	pass installed-config
 fi

@@ -231,8 +231,11 @@ elif ! out=$(cd / && env -u KUBECONFIG -u CREDENTIALS_DIRECTORY "$P/sbin/agentd"
 elif ! echo "$out" | grep -qx "manifests: \"$P/share/agentd/manifests\"" ||
 	! echo "$out" | grep -qx "values: \"$P/share/agentd/values.yaml\""; then
 	fail installed-config "the installed config does not use $P/share/agentd: $(echo "$out" | grep -E '^(manifests|values):' | tr '\n' ' ')"
-elif grep -q '^kubeconfig:' "$P/etc/agentd/agentd.yaml"; then
-	fail installed-config "the installed config sets kubeconfig, so the unit's credential would be ignored"
+elif ! mkdir -p "$T/creds" || ! echo 'apiVersion: v1' >"$T/creds/kubeconfig" ||
+	! out=$(cd / && env -u KUBECONFIG CREDENTIALS_DIRECTORY="$T/creds" "$P/sbin/agentd" -n \
+		-c "$P/etc/agentd/agentd.yaml" 2>&1) ||
+	! echo "$out" | grep -qx "kubeconfig: \"$T/creds/kubeconfig\"  # from \$CREDENTIALS_DIRECTORY"; then
+	fail installed-config "with the unit's credential, the installed config does not use it: $(echo "$out" | grep '^kubeconfig')"
 else
 	pass installed-config
 fi

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from simlib import pss
+
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "manifests"
 VALUES = ROOT / "config" / "values.yaml"
@@ -151,9 +153,12 @@ def injected(ann, kind):
            "limits": {"cpu": ann[VAULT + "agent-limits-cpu"],
                       "memory": ann[VAULT + "agent-limits-mem"],
                       "ephemeral-storage": ann[VAULT + "agent-limits-ephemeral"]}}
-    init = [{"name": "vault-agent-init", "resources": res}]
+    # The securityContext vault-k8s sets on its containers: no seccompProfile.
+    sc = {"runAsUser": 100, "runAsGroup": 1000, "runAsNonRoot": True, "readOnlyRootFilesystem": True,
+          "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+    init = [{"name": "vault-agent-init", "resources": res, "securityContext": sc}]
     sidecar = [] if ann.get(VAULT + "agent-pre-populate-only") == "true" else \
-        [{"name": "vault-agent", "resources": res}]
+        [{"name": "vault-agent", "resources": res, "securityContext": sc}]
     return init, sidecar
 
 
@@ -261,6 +266,23 @@ class StackTest(unittest.TestCase):
                     self.assertEqual(labels["pod-security.kubernetes.io/" + mode], "restricted")
                 for mode in ("enforce", "warn", "audit"):
                     self.assertEqual(labels["pod-security.kubernetes.io/%s-version" % mode], version)
+
+    def test_pods_pass_their_namespace_pss_level(self):
+        # Evaluated as admitted: after the injector added its containers (webhooks run
+        # before PodSecurity), at the namespace's enforce level, and at restricted
+        # (vault warns and audits at restricted).
+        labels = {ns: self.find("Namespace", ns)["metadata"]["labels"] for ns in NAMESPACES}
+        for where, ns, kind, tmpl in self.pods:
+            init, sidecar = injected(tmpl["metadata"].get("annotations", {}), kind)
+            spec = dict(tmpl["spec"])
+            spec["initContainers"] = spec.get("initContainers", []) + init
+            spec["containers"] = spec["containers"] + sidecar
+            pod = {"apiVersion": "v1", "kind": "Pod", "metadata": tmpl["metadata"], "spec": spec}
+            version = pss.parse_version(labels[ns]["pod-security.kubernetes.io/enforce-version"])
+            for level in (labels[ns]["pod-security.kubernetes.io/enforce"], "restricted"):
+                with self.subTest(pod=where, level=level):
+                    violations = pss.evaluate(level, version, pod)
+                    self.assertEqual(violations, [], pss.format_violations(violations))
 
     # ------------------------------------------------------------ pod hardening
     def test_pod_run_as_non_root(self):

@@ -2,15 +2,15 @@
  * (zoneinfo_read.go, zoneinfo.go lookup/tzset, time.go Date), because
  * robfig/cron's DST behaviour is a consequence of those functions. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "civil.h"
+#include "readfile.h"
 #include "tz.h"
 
 #define ALPHA INT64_MIN
@@ -46,65 +46,6 @@ struct tz {
 	int std_offset, dst_offset;	/* seconds east */
 	struct tz_rule start_rule, end_rule;
 };
-
-/* ---- civil calendar (proleptic Gregorian) ---- */
-
-static int64_t
-floordiv(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-
-	return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
-static int64_t
-floormod(int64_t a, int64_t b)
-{
-	return a - floordiv(a, b) * b;
-}
-
-static int64_t
-days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = floordiv(y, 400);
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void
-civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = floordiv(z, 146097);
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
-static bool
-is_leap(int64_t y)
-{
-	return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-}
-
-static int
-days_in(int mon, int64_t year)
-{
-	static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	return mon == 2 && is_leap(year) ? 29 : dm[mon - 1];
-}
 
 /* ---- POSIX TZ strings (Go's tzsetName/Offset/Rule/Num) ---- */
 
@@ -259,7 +200,7 @@ tzrule_time(int64_t year, const struct tz_rule *r, int off)
 	switch (r->kind) {
 	case RULE_JULIAN:
 		s = (int64_t)(r->day - 1) * 86400;
-		if (is_leap(year) && r->day >= 60)
+		if (civil_is_leap(year) && r->day >= 60)
 			s += 86400;
 		break;
 	case RULE_DOY:
@@ -267,18 +208,18 @@ tzrule_time(int64_t year, const struct tz_rule *r, int off)
 		break;
 	case RULE_MWD: {
 		/* weekday of the 1st of the month, then the week-th such day */
-		int64_t first = days_from_civil(year, r->mon, 1);
-		int dow = (int)floormod(first + 4, 7);
+		int64_t first = civil_days(year, r->mon, 1);
+		int dow = (int)civil_floormod(first + 4, 7);
 		int d = r->day - dow, i;
 
 		if (d < 0)
 			d += 7;
 		for (i = 1; i < r->week; i++) {
-			if (d + 7 >= days_in(r->mon, year))
+			if (d + 7 >= civil_days_in(r->mon, year))
 				break;
 			d += 7;
 		}
-		s = (first - days_from_civil(year, 1, 1) + d) * 86400;
+		s = (first - civil_days(year, 1, 1) + d) * 86400;
 		break;
 	}
 	}
@@ -297,9 +238,9 @@ tzset_lookup(const struct tz *z, int64_t last_tx, int64_t sec, int64_t *start, i
 		*end = OMEGA;
 		return std_off;
 	}
-	days = floordiv(sec, 86400);
+	days = civil_floordiv(sec, 86400);
 	civil_from_days(days, &year, &m, &d);
-	abs = days_from_civil(year, 1, 1) * 86400;
+	abs = civil_days(year, 1, 1) * 86400;
 	ysec = sec - abs;
 	startsec = tzrule_time(year, &z->start_rule, std_off);
 	endsec = tzrule_time(year, &z->end_rule, dst_off);
@@ -396,13 +337,13 @@ void
 tz_civil(const struct tz *z, int64_t t, struct tz_civil *out)
 {
 	int32_t off = tz_lookup(z, t, NULL, NULL);
-	int64_t local = t + off, days = floordiv(local, 86400), secs = local - days * 86400;
+	int64_t local = t + off, days = civil_floordiv(local, 86400), secs = local - days * 86400;
 
 	civil_from_days(days, &out->year, &out->month, &out->day);
 	out->hour = (int)(secs / 3600);
 	out->minute = (int)(secs / 60 % 60);
 	out->second = (int)(secs % 60);
-	out->weekday = (int)floormod(days + 4, 7);
+	out->weekday = (int)civil_floormod(days + 4, 7);
 	out->offset = off;
 }
 
@@ -413,9 +354,9 @@ tz_date(const struct tz *z, int64_t year, int64_t month, int64_t day, int64_t ho
 	int64_t m0 = month - 1, wall, utc, start, end;
 	int32_t off;
 
-	year += floordiv(m0, 12);
-	m0 = floormod(m0, 12);
-	wall = (days_from_civil(year, m0 + 1, 1) + day - 1) * 86400 + hour * 3600 + minute * 60 + second;
+	year += civil_floordiv(m0, 12);
+	m0 = civil_floormod(m0, 12);
+	wall = (civil_days(year, m0 + 1, 1) + day - 1) * 86400 + hour * 3600 + minute * 60 + second;
 	/* Guess the offset from the wall clock read as UTC, then correct it
 	 * if the result falls outside that offset's period (Go's Date). */
 	off = tz_lookup(z, wall, &start, &end);
@@ -580,12 +521,9 @@ int
 tz_load(const char *name, struct tz **ret, char **errmsg)
 {
 	const char *dir = getenv("TZDIR"), *path;
-	char buf[4096];
-	unsigned char *data;
-	struct stat st;
-	ssize_t n;
-	size_t got = 0;
-	int fd, r;
+	char buf[4096], *data;
+	size_t len;
+	int r;
 
 	if (!name || !*name || strcmp(name, "UTC") == 0) {
 		*ret = tz_utc();
@@ -608,30 +546,15 @@ tz_load(const char *name, struct tz **ret, char **errmsg)
 			return fail(errmsg, name, "name too long");
 		path = buf;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_TZIF) {
-		r = fd < 0 && errno != ENOENT && errno != ENOTDIR ? -errno : -ENOENT;
-		if (fd >= 0)
-			close(fd);
+	r = readfile(path, MAX_TZIF, &data, &len);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
 		if (errmsg && asprintf(errmsg, "unknown time zone %s", name) < 0)
 			*errmsg = NULL;
-		return r;
+		return -ENOENT;
 	}
-	data = malloc((size_t)st.st_size + 1);
-	if (!data) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (got < (size_t)st.st_size) {
-		n = read(fd, data + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	r = tz_parse(name, data, got, ret, errmsg);
+	r = tz_parse(name, data, len, ret, errmsg);
 	free(data);
 	return r;
 }

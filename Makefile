@@ -102,6 +102,85 @@ sanitize: deps
 		LDFLAGS="-fsanitize=address,undefined" all test-unit
 	BUILD=build-san ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 tests/run
 
+# ---- install / uninstall (see docs/operator-guide.md) ----------------------
+# The config path is part of the contract (/etc/agentd/agentd.yaml), so
+# SYSCONFDIR does not follow PREFIX. systemd searches $(PREFIX)/lib/... for
+# units, sysusers.d, tmpfiles.d and catalogs under /usr and /usr/local alike.
+UNAME_S       := $(shell uname -s)
+BINDIR        ?= $(PREFIX)/bin
+SBINDIR       ?= $(PREFIX)/sbin
+DATADIR       ?= $(PREFIX)/share
+MANDIR        ?= $(DATADIR)/man
+SYSCONFDIR    ?= /etc
+UNITDIR       ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR   ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR   ?= $(PREFIX)/lib/tmpfiles.d
+CATALOGDIR    ?= $(PREFIX)/lib/systemd/catalog
+COMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
+LAUNCHDDIR    ?= /Library/LaunchDaemons
+PKGDATADIR     = $(DATADIR)/agentd
+INSTALL       ?= install
+# Install paths written into the units and the plist.
+SUBST          = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+                     -e 's|@PKGDATADIR@|$(PKGDATADIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
+$(BUILD)/subst/%: units/% Makefile
+	@mkdir -p $(dir $@)
+	$(SUBST) $< > $@
+
+# What the shipped config's relative paths become once installed.
+$(BUILD)/agentd.yaml.installed: config/agentd.yaml
+	@mkdir -p $(dir $@)
+	sed -e 's|\.\./manifests|$(PKGDATADIR)/manifests|g' \
+	    -e 's|\([ "]\)values\.yaml|\1$(PKGDATADIR)/values.yaml|g' $< > $@
+
+install: all $(BUILD)/agentd.yaml.installed $(BUILD)/subst/agentd.service \
+		$(BUILD)/subst/io.agentd.agentd.plist
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR)
+	$(INSTALL) -m 0755 $(BUILD)/agentd $(DESTDIR)$(SBINDIR)/agentd
+	$(INSTALL) -m 0755 $(BUILD)/agentctl $(DESTDIR)$(BINDIR)/agentctl
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/agentd
+	@# An operator's edited config survives a re-install.
+	[ -e $(DESTDIR)$(SYSCONFDIR)/agentd/agentd.yaml ] || \
+		$(INSTALL) -m 0644 $(BUILD)/agentd.yaml.installed $(DESTDIR)$(SYSCONFDIR)/agentd/agentd.yaml
+	$(INSTALL) -d $(DESTDIR)$(PKGDATADIR)
+	$(INSTALL) -m 0644 config/values.yaml $(DESTDIR)$(PKGDATADIR)/values.yaml
+	find manifests -type f | while IFS= read -r f; do d=$(DESTDIR)$(PKGDATADIR)/$$f; \
+		$(INSTALL) -d "$${d%/*}" && $(INSTALL) -m 0644 "$$f" "$$d" || exit 1; done
+	$(INSTALL) -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	$(INSTALL) -m 0644 docs/man/agentctl.1 $(DESTDIR)$(MANDIR)/man1/agentctl.1
+	$(INSTALL) -m 0644 docs/man/agentd.yaml.5 $(DESTDIR)$(MANDIR)/man5/agentd.yaml.5
+	$(INSTALL) -m 0644 docs/man/agentd.8 $(DESTDIR)$(MANDIR)/man8/agentd.8
+	$(INSTALL) -d $(DESTDIR)$(COMPLETIONDIR)
+	$(INSTALL) -m 0644 contrib/bash-completion/agentctl $(DESTDIR)$(COMPLETIONDIR)/agentctl
+ifeq ($(UNAME_S),Darwin)
+	$(INSTALL) -d $(DESTDIR)$(LAUNCHDDIR)
+	$(INSTALL) -d -m 0700 $(DESTDIR)/var/db/agentd
+	$(INSTALL) -m 0644 $(BUILD)/subst/io.agentd.agentd.plist $(DESTDIR)$(LAUNCHDDIR)/io.agentd.agentd.plist
+else
+	$(INSTALL) -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(CATALOGDIR)
+	$(INSTALL) -m 0644 $(BUILD)/subst/agentd.service $(DESTDIR)$(UNITDIR)/agentd.service
+	$(INSTALL) -m 0644 units/agentd.socket $(DESTDIR)$(UNITDIR)/agentd.socket
+	$(INSTALL) -m 0644 units/sysusers.d/agentd.conf $(DESTDIR)$(SYSUSERSDIR)/agentd.conf
+	$(INSTALL) -m 0644 units/tmpfiles.d/agentd.conf $(DESTDIR)$(TMPFILESDIR)/agentd.conf
+	$(INSTALL) -m 0644 docs/catalog/agentd.catalog $(DESTDIR)$(CATALOGDIR)/agentd.catalog
+endif
+
+# Removes what install wrote; the config only if it is still the shipped one.
+# State (/var/lib/agentd, /var/db/agentd: Vault init material) is left alone.
+uninstall: $(BUILD)/agentd.yaml.installed
+	rm -f $(DESTDIR)$(SBINDIR)/agentd $(DESTDIR)$(BINDIR)/agentctl
+	rm -f $(DESTDIR)$(MANDIR)/man1/agentctl.1 $(DESTDIR)$(MANDIR)/man5/agentd.yaml.5 \
+		$(DESTDIR)$(MANDIR)/man8/agentd.8
+	rm -f $(DESTDIR)$(COMPLETIONDIR)/agentctl
+	rm -f $(DESTDIR)$(UNITDIR)/agentd.service $(DESTDIR)$(UNITDIR)/agentd.socket \
+		$(DESTDIR)$(SYSUSERSDIR)/agentd.conf $(DESTDIR)$(TMPFILESDIR)/agentd.conf \
+		$(DESTDIR)$(CATALOGDIR)/agentd.catalog $(DESTDIR)$(LAUNCHDDIR)/io.agentd.agentd.plist
+	rm -rf $(DESTDIR)$(PKGDATADIR)
+	@f=$(DESTDIR)$(SYSCONFDIR)/agentd/agentd.yaml; \
+	if [ -e $$f ] && ! cmp -s $$f $(BUILD)/agentd.yaml.installed; then echo "uninstall: keeping modified $$f"; \
+	else rm -f $$f; rmdir $(DESTDIR)$(SYSCONFDIR)/agentd 2>/dev/null || true; fi
+
 clean:
 	rm -rf build build-san
 

@@ -1,15 +1,13 @@
 /* kubeconfig — parse a kubeconfig (YAML via yamljson), pick a context, gather its
  * cluster and user.  Secrets are wiped from every buffer they passed through. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "kubeconfig.h"
+#include "readfile.h"
 #include "yamljson.h"
 
 #define MAX_FILE ((size_t)4 << 20)
@@ -374,53 +372,10 @@ out:
 	return 0;
 }
 
-/* Reads a whole file (bounded); the buffer is NUL-terminated. */
-static int
-read_file(const char *path, char **out, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	int bad = fstat(fd, &st) < 0 ? -errno : !S_ISREG(st.st_mode) ? -EINVAL
-					  : (size_t)st.st_size > MAX_FILE ? -EFBIG : 0;
-	if (bad < 0) {
-		close(fd);
-		return bad;
-	}
-	size_t cap = (size_t)st.st_size + 1, n = 0;
-	char *buf = malloc(cap);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	for (;;) {
-		ssize_t k = read(fd, buf + n, cap - 1 - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			int e = errno;
-			close(fd);
-			wipe_buf(buf, cap);
-			return -e;
-		}
-		if (k == 0)
-			break;
-		n += (size_t)k;
-		if (n == cap - 1)
-			break;
-	}
-	close(fd);
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
 static int
 load_ref(const char *kcpath, const char *what, const char *file, char **data, size_t *len, char **err)
 {
-	int r = read_file(file, data, len);
+	int r = readfile(file, MAX_FILE, data, len);
 	if (r < 0 && err && asprintf(err, "%s: cannot read %s %s: %s", kcpath, what, file, strerror(-r)) < 0)
 		*err = NULL;
 	return r;
@@ -431,7 +386,7 @@ kubeconfig_load(const char *path, const char *context, struct kubeconfig **out, 
 {
 	char *text;
 	size_t len;
-	int r = read_file(path, &text, &len);
+	int r = readfile(path, MAX_FILE, &text, &len);
 	if (r < 0) {
 		if (err && asprintf(err, "%s: cannot read kubeconfig: %s", path, strerror(-r)) < 0)
 			*err = NULL;

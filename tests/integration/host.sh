@@ -3,24 +3,8 @@
 # uninstall, man pages, the journald catalog, the launchd plist, bash
 # completion, socket activation and the build without libsystemd.
 # One line per case: PASS: name | FAIL: name: why | SKIP: name: why.
-set -u
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
-BUILD=${BUILD:-build}
-PY=${PY:-python3}
-T=$(mktemp -d "${TMPDIR:-/tmp}/agentd-host.XXXXXX")
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-nfail=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; nfail=$((nfail + 1)); }
-skip() { echo "SKIP: $1: $2"; }
+. "$(dirname "$0")/lib.sh"
+cd "$ROOT"
 
 # Highest exposure systemd-analyze may give agentd.service (systemd-timesyncd
 # scores 2.3 on Debian 12).
@@ -77,7 +61,7 @@ if ! command -v systemd-analyze >/dev/null; then
 	skip units-security "systemd-analyze not installed"
 else
 	mkdir -p "$T/sec"
-	sed "s|@SBINDIR@|$ROOT/$BUILD|" units/agentd.service >"$T/sec/agentd.service"
+	sed "s|@SBINDIR@|$BUILD|" units/agentd.service >"$T/sec/agentd.service"
 	score=$(cd "$T/sec" && systemd-analyze security --offline=yes --no-pager ./agentd.service 2>&1 |
 		sed -n 's/.*Overall exposure level for agentd.service: \([0-9.]*\).*/\1/p')
 	ref=$(systemd-analyze security --offline=yes --no-pager /lib/systemd/system/systemd-timesyncd.service 2>/dev/null |
@@ -350,7 +334,7 @@ else
 	(
 		exec env AGENTD_SOCKET="$T/own.sock" KUBECONFIG="$T/no-such-kubeconfig" \
 			STATE_DIRECTORY="$T/state" RUNTIME_DIRECTORY="$T/run" \
-			"$PY" - "$sock" "$BUILD/agentd" -f -c config/agentd.yaml <<-'EOF'
+			"$PY" - "$sock" "$AGENTD" -f -c config/agentd.yaml <<-'EOF'
 			import os, socket, sys
 			s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 			s.bind(sys.argv[1]); s.listen(16)
@@ -363,10 +347,11 @@ else
 			os.execv(sys.argv[2], sys.argv[2:])
 			EOF
 	) >"$T/act.log" 2>&1 &
-	pids+=($!)
+	act_pid=$!
+	_t_pids+=("$act_pid")
 	mkdir -p "$T/state" "$T/run"
 	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
-	out=$(timeout 10 "$BUILD/agentctl" -s "$sock" --json status 2>&1)
+	out=$(timeout 10 "$AGENTCTL" -s "$sock" --json status 2>&1)
 	rc=$?
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
 		fail socket-activation "agentctl status on the passed socket: rc=$rc $out; log: $(tail -5 "$T/act.log" | tr '\n' ' ')"
@@ -377,9 +362,7 @@ else
 	else
 		pass socket-activation
 	fi
-	if [ -n "${pids[*]}" ] && kill "${pids[-1]}" 2>/dev/null; then
-		wait "${pids[-1]}" 2>/dev/null
-	fi
+	kill "$act_pid" 2>/dev/null && wait "$act_pid" 2>/dev/null
 fi
 
 # ---- build without libsystemd (macOS) ------------------------------------------
@@ -394,4 +377,4 @@ else
 	pass build-without-systemd
 fi
 
-[ "$nfail" -eq 0 ]
+t_done

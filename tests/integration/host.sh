@@ -16,18 +16,9 @@ install_tree() { # DESTDIR
 	make -s --no-print-directory BUILD="$BUILD" DESTDIR="$1" install >"$T/install.log" 2>&1
 }
 
-# make install needs the default config, values and manifests, which land
-# from other branches; until then the cases that install say so and skip.
-need_inputs=""
-for f in config/agentd.yaml config/values.yaml manifests include/msgid.h; do
-	[ -e "$f" ] || need_inputs="$need_inputs $f"
-done
-
 # ---- units: systemd-analyze verify on the installed units --------------------
 if ! command -v systemd-analyze >/dev/null; then
 	skip units-verify "systemd-analyze not installed"
-elif [ -n "$need_inputs" ]; then
-	skip units-verify "needs make install, which needs:$need_inputs"
 elif ! install_tree "$T/vroot"; then
 	fail units-verify "make install failed: $(tail -3 "$T/install.log" | tr '\n' ' ')"
 else
@@ -154,9 +145,7 @@ expected() {
 	EOF
 	find manifests -type f | sed 's|^|/usr/local/share/agentd/|'
 }
-if [ -n "$need_inputs" ]; then
-	skip install "not on this branch yet:$need_inputs"
-elif ! install_tree "$D"; then
+if ! install_tree "$D"; then
 	fail install "make install failed: $(tail -3 "$T/install.log" | tr '\n' ' ')"
 else
 	expected | sort >"$T/want"
@@ -204,11 +193,7 @@ fi
 # A PREFIX and SYSCONFDIR of our own, so the paths written into the config are
 # real and agentd -n can check them.
 P=$T/prefix
-if [ -n "$need_inputs" ]; then
-	skip installed-config "not on this branch yet:$need_inputs"
-elif ! grep -q 'check-config' agentd/main.c; then
-	skip installed-config "agentd -n (--check-config) not on this branch yet"
-elif ! make -s --no-print-directory BUILD="$BUILD" PREFIX="$P" SYSCONFDIR="$P/etc" install >"$T/install-p.log" 2>&1; then
+if ! make -s --no-print-directory BUILD="$BUILD" PREFIX="$P" SYSCONFDIR="$P/etc" install >"$T/install-p.log" 2>&1; then
 	fail installed-config "make install PREFIX=... failed: $(tail -3 "$T/install-p.log" | tr '\n' ' ')"
 elif ! out=$(cd / && env -u KUBECONFIG -u CREDENTIALS_DIRECTORY "$P/sbin/agentd" -n -c "$P/etc/agentd/agentd.yaml" 2>&1); then
 	fail installed-config "agentd -n rejects the installed config: $out"
@@ -241,39 +226,35 @@ done
 
 # ---- journald catalog ----------------------------------------------------------
 cat=docs/catalog/agentd.catalog
-if [ ! -f include/msgid.h ]; then
-	skip catalog "include/msgid.h not on this branch yet"
+ids=$(sed -n 's/^#define[[:space:]]*MSGID_[A-Z0-9_]*[[:space:]]*"\([0-9a-f]*\)".*/\1/p' include/msgid.h | sort)
+have=$(sed -n 's/^-- \([0-9a-f]\{32\}\)$/\1/p' "$cat" | sort)
+nomsg=$(comm -23 <(echo "$ids") <(echo "$have"))
+extra=$(comm -13 <(echo "$ids") <(echo "$have"))
+if [ -z "$ids" ]; then
+	fail catalog "no MESSAGE_ID found in include/msgid.h"
+elif [ -n "$nomsg$extra" ]; then
+	fail catalog "no entry for: $(echo $nomsg); entry for unknown id: $(echo $extra) — run: python3 docs/catalog/gen-catalog.py > $cat"
+elif guide=$(grep -o '`[0-9a-f]\{32\}`' docs/operator-guide.md | tr -d '`' | sort -u) &&
+	[ -n "$(comm -23 <(echo "$guide") <(echo "$ids"))" ]; then
+	fail catalog "docs/operator-guide.md names ids that include/msgid.h does not define: $(comm -23 <(echo "$guide") <(echo "$ids") | tr '\n' ' ')"
+elif ! "$PY" docs/catalog/gen-catalog.py include/msgid.h | diff -u "$cat" - >"$T/cat.diff"; then
+	fail catalog "$cat is stale against include/msgid.h — run: python3 docs/catalog/gen-catalog.py > $cat"
 else
-	ids=$(sed -n 's/^#define[[:space:]]*MSGID_[A-Z0-9_]*[[:space:]]*"\([0-9a-f]*\)".*/\1/p' include/msgid.h | sort)
-	have=$(sed -n 's/^-- \([0-9a-f]\{32\}\)$/\1/p' "$cat" | sort)
-	nomsg=$(comm -23 <(echo "$ids") <(echo "$have"))
-	extra=$(comm -13 <(echo "$ids") <(echo "$have"))
-	if [ -z "$ids" ]; then
-		fail catalog "no MESSAGE_ID found in include/msgid.h"
-	elif [ -n "$nomsg$extra" ]; then
-		fail catalog "no entry for: $(echo $nomsg); entry for unknown id: $(echo $extra) — run: python3 docs/catalog/gen-catalog.py > $cat"
-	elif guide=$(grep -o '`[0-9a-f]\{32\}`' docs/operator-guide.md | tr -d '`' | sort -u) &&
-		[ -n "$(comm -23 <(echo "$guide") <(echo "$ids"))" ]; then
-		fail catalog "docs/operator-guide.md names ids that include/msgid.h does not define: $(comm -23 <(echo "$guide") <(echo "$ids") | tr '\n' ' ')"
-	elif ! "$PY" docs/catalog/gen-catalog.py include/msgid.h | diff -u "$cat" - >"$T/cat.diff"; then
-		fail catalog "$cat is stale against include/msgid.h — run: python3 docs/catalog/gen-catalog.py > $cat"
+	pass "catalog ($(echo "$ids" | wc -l) ids)"
+fi
+# journalctl's own parser: build the binary catalog in a private root and
+# look every id up in it.
+j=$T/jroot
+mkdir -p "$j/usr/lib/systemd/catalog" "$j/var/lib/systemd/catalog"
+cp "$cat" "$j/usr/lib/systemd/catalog/"
+if ! out=$(journalctl --root="$j" --update-catalog 2>&1) || [ -n "$out" ]; then
+	fail catalog-journalctl "journalctl --update-catalog: $out"
+else
+	listed=$(journalctl --root="$j" --list-catalog $ids 2>&1 | awk '{ print $1 }' | sort)
+	if [ "$listed" = "$ids" ]; then
+		pass catalog-journalctl
 	else
-		pass "catalog ($(echo "$ids" | wc -l) ids)"
-	fi
-	# journalctl's own parser: build the binary catalog in a private root and
-	# look every id up in it.
-	j=$T/jroot
-	mkdir -p "$j/usr/lib/systemd/catalog" "$j/var/lib/systemd/catalog"
-	cp "$cat" "$j/usr/lib/systemd/catalog/"
-	if ! out=$(journalctl --root="$j" --update-catalog 2>&1) || [ -n "$out" ]; then
-		fail catalog-journalctl "journalctl --update-catalog: $out"
-	else
-		listed=$(journalctl --root="$j" --list-catalog $ids 2>&1 | awk '{ print $1 }' | sort)
-		if [ "$listed" = "$ids" ]; then
-			pass catalog-journalctl
-		else
-			fail catalog-journalctl "journalctl lists $(echo $listed), want $(echo $ids)"
-		fi
+		fail catalog-journalctl "journalctl lists $(echo $listed), want $(echo $ids)"
 	fi
 fi
 
@@ -325,45 +306,47 @@ fi
 # ---- socket activation -----------------------------------------------------------
 # LISTEN_FDS=1 on fd 3, as systemd passes it: agentd must serve there, not on
 # the socket path it would otherwise create.
-if ! grep -q 'sd_listen_fds\|LISTEN_FDS' agentd/*.c 2>/dev/null; then
-	skip socket-activation "agentd has no socket activation support on this branch yet"
-elif [ ! -f config/agentd.yaml ]; then
-	skip socket-activation "config/agentd.yaml not on this branch yet"
+sock=$T/act.sock
+act_env=(AGENTD_SOCKET="$T/own.sock" KUBECONFIG="$T/no-such-kubeconfig"
+	STATE_DIRECTORY="$T/state" RUNTIME_DIRECTORY="$T/run")
+if command -v systemd-socket-activate >/dev/null; then
+	# Listens, and starts agentd with the socket on the first connection.
+	act_how=systemd-socket-activate
+	systemd-socket-activate -l "$sock" "${act_env[@]/#/-E}" \
+		"$AGENTD" -f -c config/agentd.yaml >"$T/act.log" 2>&1 &
 else
-	sock=$T/act.sock
+	act_how=python3
 	(
-		exec env AGENTD_SOCKET="$T/own.sock" KUBECONFIG="$T/no-such-kubeconfig" \
-			STATE_DIRECTORY="$T/state" RUNTIME_DIRECTORY="$T/run" \
-			"$PY" - "$sock" "$AGENTD" -f -c config/agentd.yaml <<-'EOF'
-			import os, socket, sys
-			s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-			s.bind(sys.argv[1]); s.listen(16)
-			if s.fileno() != 3:
-			    os.dup2(s.fileno(), 3)
-			os.set_inheritable(3, True)
-			os.environ["LISTEN_FDS"] = "1"
-			os.environ["LISTEN_PID"] = str(os.getpid())
-			os.environ["LISTEN_FDNAMES"] = "agentd.socket"
-			os.execv(sys.argv[2], sys.argv[2:])
-			EOF
+		exec env "${act_env[@]}" "$PY" - "$sock" "$AGENTD" -f -c config/agentd.yaml <<-'EOF'
+		import os, socket, sys
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+		s.bind(sys.argv[1]); s.listen(16)
+		if s.fileno() != 3:
+		    os.dup2(s.fileno(), 3)
+		os.set_inheritable(3, True)
+		os.environ["LISTEN_FDS"] = "1"
+		os.environ["LISTEN_PID"] = str(os.getpid())
+		os.environ["LISTEN_FDNAMES"] = "agentd.socket"
+		os.execv(sys.argv[2], sys.argv[2:])
+		EOF
 	) >"$T/act.log" 2>&1 &
-	act_pid=$!
-	_t_pids+=("$act_pid")
-	mkdir -p "$T/state" "$T/run"
-	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
-	out=$(timeout 10 "$AGENTCTL" -s "$sock" --json status 2>&1)
-	rc=$?
-	if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
-		fail socket-activation "agentctl status on the passed socket: rc=$rc $out; log: $(tail -5 "$T/act.log" | tr '\n' ' ')"
-	elif ! echo "$out" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); assert d["state"] in ("starting","wait-api"), d' 2>"$T/json.err"; then
-		fail socket-activation "status is not the expected JSON: $out $(cat "$T/json.err")"
-	elif [ -e "$T/own.sock" ]; then
-		fail socket-activation "agentd created its own socket although one was passed"
-	else
-		pass socket-activation
-	fi
-	kill "$act_pid" 2>/dev/null && wait "$act_pid" 2>/dev/null
 fi
+act_pid=$!
+_t_pids+=("$act_pid")
+mkdir -p "$T/state" "$T/run"
+for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+out=$(timeout 10 "$AGENTCTL" -s "$sock" --json status 2>&1)
+rc=$?
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
+	fail socket-activation "agentctl status on the passed socket: rc=$rc $out; log: $(tail -5 "$T/act.log" | tr '\n' ' ')"
+elif ! echo "$out" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); assert d["state"] in ("starting","wait-api"), d' 2>"$T/json.err"; then
+	fail socket-activation "status is not the expected JSON: $out $(cat "$T/json.err")"
+elif [ -e "$T/own.sock" ]; then
+	fail socket-activation "agentd created its own socket although one was passed"
+else
+	pass "socket-activation ($act_how)"
+fi
+kill "$act_pid" 2>/dev/null && wait "$act_pid" 2>/dev/null
 
 # ---- build without libsystemd (macOS) ------------------------------------------
 nb=$BUILD/nosd

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "secret.h"
 
 #define DEFAULT_MAX_BODY ((size_t)8 << 20)
 #define DEFAULT_MAX_LINE ((size_t)4 << 20)
@@ -56,16 +57,7 @@ struct http_call {
 };
 
 static void
-wipe_free(char *p, size_t n)
-{
-	if (p) {
-		explicit_bzero(p, n);
-		free(p);
-	}
-}
-
-static void
-headers_wipe_free(struct curl_slist *h)
+headers_secret_free(struct curl_slist *h)
 {
 	for (struct curl_slist *i = h; i; i = i->next)
 		explicit_bzero(i->data, strlen(i->data));
@@ -170,9 +162,9 @@ call_unlink_free(struct http_call *call)
 	if (call->next)
 		call->next->prev = call->prev;
 	c->ncalls--;
-	headers_wipe_free(call->headers);
-	wipe_free(call->body, call->body_len);
-	wipe_free(call->buf, call->cap);
+	headers_secret_free(call->headers);
+	secret_free(call->body, call->body_len);
+	secret_free(call->buf, call->cap);
 	free(call);
 }
 

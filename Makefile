@@ -128,8 +128,9 @@ $(BUILD)/subst/%: units/% Makefile
 	@mkdir -p $(dir $@)
 	$(SUBST) $< > $@
 
-# What the shipped config's relative paths become once installed.
-$(BUILD)/agentd.yaml.installed: config/agentd.yaml
+# What the shipped config's relative paths become once installed.  Rebuilt
+# every time: it depends on PREFIX/DATADIR, which make cannot track.
+$(BUILD)/agentd.yaml.installed: config/agentd.yaml FORCE
 	@mkdir -p $(dir $@)
 	sed -e 's|\.\./manifests|$(PKGDATADIR)/manifests|g' \
 	    -e 's|\([ "]\)values\.yaml|\1$(PKGDATADIR)/values.yaml|g' $< > $@
@@ -185,3 +186,5 @@ clean:
 	rm -rf build build-san
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/agentctl.d
+
+FORCE:

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "http.h"
-#include "secret.h"
+#include "wipe.h"
 
 #define DEFAULT_MAX_BODY ((size_t)8 << 20)
 #define DEFAULT_MAX_LINE ((size_t)4 << 20)
@@ -57,7 +57,7 @@ struct http_call {
 };
 
 static void
-headers_secret_free(struct curl_slist *h)
+headers_wipe_free(struct curl_slist *h)
 {
 	for (struct curl_slist *i = h; i; i = i->next)
 		explicit_bzero(i->data, strlen(i->data));
@@ -162,9 +162,9 @@ call_unlink_free(struct http_call *call)
 	if (call->next)
 		call->next->prev = call->prev;
 	c->ncalls--;
-	headers_secret_free(call->headers);
-	secret_free(call->body, call->body_len);
-	secret_free(call->buf, call->cap);
+	headers_wipe_free(call->headers);
+	wipe_free(call->body, call->body_len);
+	wipe_free(call->buf, call->cap);
 	free(call);
 }
 

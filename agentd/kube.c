@@ -9,7 +9,7 @@
 
 #include "http.h"
 #include "kube.h"
-#include "secret.h"
+#include "wipe.h"
 
 #define WATCH_TIMEOUT_S 290	/* server closes the stream; we re-watch from the last version */
 #define RETRY_MIN_MS 500
@@ -365,7 +365,7 @@ call_done(void *arg, int err, const struct http_result *hr, const char *tmsg)
 	void *cbarg = c->arg;
 	call_free(c);	/* before the callback: it may free the client */
 	cb(cbarg, &r);
-	secret_json_free(json);	/* answers may carry secrets (Vault init via the proxy) */
+	wipe_json_free(json);	/* answers may carry secrets (Vault init via the proxy) */
 }
 
 int

@@ -8,7 +8,7 @@
 
 #include "kubeconfig.h"
 #include "readfile.h"
-#include "secret.h"
+#include "wipe.h"
 #include "yamljson.h"
 
 #define MAX_FILE ((size_t)4 << 20)
@@ -55,8 +55,8 @@ kubeconfig_free(struct kubeconfig *kc)
 	free(kc->server);
 	free(kc->ca);
 	free(kc->cert);
-	secret_free(kc->key, kc->key_len);
-	secret_free_str(kc->token);
+	wipe_free(kc->key, kc->key_len);
+	wipe_free_str(kc->token);
 	free(kc->ca_file);
 	free(kc->cert_file);
 	free(kc->key_file);
@@ -102,7 +102,7 @@ b64_decode(const char *in, char **out, size_t *outlen)
 		}
 		int v = b64val(c);
 		if (v < 0 || pad) {
-			secret_free(buf, n / 4 * 3 + 4);
+			wipe_free(buf, n / 4 * 3 + 4);
 			return -EINVAL;
 		}
 		acc = (acc << 6) | (unsigned)v;
@@ -113,7 +113,7 @@ b64_decode(const char *in, char **out, size_t *outlen)
 		}
 	}
 	if (pad > 2 || bits >= 6) {
-		secret_free(buf, n / 4 * 3 + 4);
+		wipe_free(buf, n / 4 * 3 + 4);
 		return -EINVAL;
 	}
 	buf[o] = '\0';
@@ -334,7 +334,7 @@ kubeconfig_parse(const char *text, size_t len, const char *path, const char *con
 	r = parse_doc(&p, yamljson_doc(y, 0), context, kc);
 out:
 	for (size_t i = 0; y && i < yamljson_count(y); i++)
-		secret_wipe_json(yamljson_doc(y, i));	/* key material */
+		wipe_json(yamljson_doc(y, i));	/* key material */
 	yamljson_free(y);
 	if (r < 0) {
 		kubeconfig_free(kc);
@@ -366,7 +366,7 @@ kubeconfig_load(const char *path, const char *context, struct kubeconfig **out, 
 	}
 	struct kubeconfig *kc = NULL;
 	r = kubeconfig_parse(text, len, path, context, &kc, err);
-	secret_free(text, len + 1);
+	wipe_free(text, len + 1);
 	if (r < 0)
 		return r;
 	if (kc->ca_file && !kc->ca && (r = load_ref(path, "certificate-authority", kc->ca_file, &kc->ca,

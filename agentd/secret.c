@@ -1,43 +1,75 @@
-/* secret — wipe, then free. */
+/* secret.c — locked, wiped storage for key material. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "secret.h"
 
-void
-secret_wipe_json(cJSON *t)
+/* The struct and the bytes share one mapping so both are locked together. */
+static size_t
+map_size(size_t cap)
 {
-	for (; t; t = t->next) {
-		if (t->valuestring)
-			explicit_bzero(t->valuestring, strlen(t->valuestring));
-		secret_wipe_json(t->child);
-	}
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t need = sizeof(struct secret) + cap + 1;
+
+	return (need + page - 1) / page * page;
+}
+
+struct secret *
+secret_new(size_t cap)
+{
+	struct secret *s;
+	size_t size;
+	void *p;
+
+	if (cap > 1024 * 1024)
+		return NULL;
+	size = map_size(cap);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	(void)madvise(p, size, MADV_DONTDUMP);
+	s = p;
+	s->data = (char *)p + sizeof(*s);
+	s->len = 0;
+	s->cap = cap;
+	s->locked = mlock(p, size) == 0;
+	return s;
+}
+
+int
+secret_append(struct secret *s, const void *buf, size_t len)
+{
+	if (len > s->cap - s->len)
+		return -ENOSPC;
+	memcpy(s->data + s->len, buf, len);
+	s->len += len;
+	s->data[s->len] = '\0';
+	return 0;
 }
 
 void
-secret_json_free(cJSON *t)
+secret_clear(struct secret *s)
 {
-	if (!t)
-		return;
-	/* Only the root's subtree: a root has no siblings worth keeping apart. */
-	if (t->valuestring)
-		explicit_bzero(t->valuestring, strlen(t->valuestring));
-	secret_wipe_json(t->child);
-	cJSON_Delete(t);
+	explicit_bzero(s->data, s->cap + 1);
+	s->len = 0;
 }
 
-void
-secret_free(void *p, size_t n)
+struct secret *
+secret_free(struct secret *s)
 {
-	if (p) {
-		explicit_bzero(p, n);
-		free(p);
-	}
-}
+	size_t size;
+	bool locked;
 
-void
-secret_free_str(char *s)
-{
-	if (s)
-		secret_free(s, strlen(s));
+	if (s == NULL)
+		return NULL;
+	size = map_size(s->cap);
+	locked = s->locked;
+	explicit_bzero(s, size);
+	if (locked)
+		munlock(s, size);
+	munmap(s, size);
+	return NULL;
 }

@@ -8,7 +8,7 @@
 
 #include "http.h"
 #include "kube.h"
-#include "secret.h"
+#include "wipe.h"
 #include "vault.h"
 
 #define MAX_PATH 1024
@@ -224,7 +224,7 @@ finish(struct vault_req *q, int terr, long status, const char *body, size_t len,
 		break;
 	}
 	}
-	secret_json_free(json);
+	wipe_json_free(json);
 }
 
 static void
@@ -398,7 +398,7 @@ vault_free(struct vault *v)
 	free(v->url);
 	free(v->ca);
 	free(v->cert);
-	secret_free(v->key, v->tls.key_len);
+	wipe_free(v->key, v->tls.key_len);
 	free(v);
 	return NULL;
 }
@@ -480,7 +480,7 @@ vault_write(struct vault *v, const char *pod, const char *token, const char *met
 	if (body && !text)
 		return -ENOMEM;
 	int r = start(v, pod, token, method, path, text, text ? strlen(text) : 0, V_PLAIN, (void *)cb, arg);
-	secret_free_str(text);
+	wipe_free_str(text);
 	return r;
 }
 

@@ -1,20 +1,32 @@
-/* secret — wiping memory that held secrets before it is freed. */
+/* secret.h — a buffer for key material: page-aligned, mlock'd (kept out of
+ * swap), excluded from core dumps, wiped with explicit_bzero when freed.
+ *
+ * Use it for every unseal key, token or client key agentd holds.  The
+ * contents never go to a log line, an error message, argv or a file.
+ */
 #ifndef AGENTD_SECRET_H
 #define AGENTD_SECRET_H
 
+#include <stdbool.h>
 #include <stddef.h>
-#include <cjson/cJSON.h>
 
-/* Zeroes every string (values and keys) in the tree T and its siblings' subtrees. */
-void secret_wipe_json(cJSON *t);
+struct secret {
+	char *data;     /* NUL-terminated within cap; len bytes used */
+	size_t len;
+	size_t cap;     /* usable bytes, excluding the terminating NUL */
+	bool locked;    /* mlock succeeded (it may not under RLIMIT_MEMLOCK) */
+};
 
-/* Wipes the tree T (see above) and deletes it; NULL is a no-op. */
-void secret_json_free(cJSON *t);
+/* A new zeroed secret able to hold `cap` bytes (and a NUL).  NULL on failure. */
+struct secret *secret_new(size_t cap);
 
-/* Zeroes N bytes of P and frees it; NULL is a no-op. */
-void secret_free(void *p, size_t n);
+/* Appends bytes; -ENOSPC when they would not fit (nothing is appended). */
+int secret_append(struct secret *s, const void *buf, size_t len);
 
-/* Zeroes the NUL-terminated S and frees it; NULL is a no-op. */
-void secret_free_str(char *s);
+/* Wipes the contents but keeps the buffer. */
+void secret_clear(struct secret *s);
+
+/* Wipes, unlocks and frees; accepts NULL; returns NULL. */
+struct secret *secret_free(struct secret *s);
 
 #endif

@@ -779,7 +779,7 @@ first_of_list(const char *s, char *buf, size_t size)
 }
 
 static int
-apply_env(struct parser *p, const struct config_env *env)
+apply_env(struct parser *p, const struct config_env *env, bool kubeconfig_in_file)
 {
 	struct config *c = p->c;
 	char buf[PATH_MAX];
@@ -798,6 +798,14 @@ apply_env(struct parser *p, const struct config_env *env)
 			c->kubeconfig = s;
 			c->env_overrides |= CONFIG_ENV_KUBECONFIG;
 		}
+	}
+	if (!(c->env_overrides & CONFIG_ENV_KUBECONFIG) && !kubeconfig_in_file &&
+	    env->kubeconfig_credential != NULL) {
+		if ((s = strdup(env->kubeconfig_credential)) == NULL)
+			return -ENOMEM;
+		free(c->kubeconfig);
+		c->kubeconfig = s;
+		c->env_overrides |= CONFIG_ENV_CREDENTIAL;
 	}
 	if (env->socket != NULL && env->socket[0] != '\0') {
 		if ((s = strdup(env->socket)) == NULL)
@@ -916,7 +924,8 @@ config_parse(const char *buf, size_t len, const char *path, const char *base_dir
 	if (r == 0)
 		r = check_all(&p, root_keys, NULL);
 	if (r == 0)
-		r = apply_env(&p, env);
+		r = apply_env(&p, env, root != NULL && root->type == YAML_MAPPING_NODE &&
+					       map_find(&doc, root, "kubeconfig", NULL) != NULL);
 out:
 	if (have_doc)
 		yaml_document_delete(&doc);
@@ -936,12 +945,23 @@ out:
 void
 config_env_from_environ(struct config_env *env)
 {
+	static char credential[PATH_MAX];
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	struct stat st;
+	int n;
+
 	*env = (struct config_env){
 		.kubeconfig = getenv("KUBECONFIG"),
 		.socket = getenv("AGENTD_SOCKET"),
 		.state_directory = getenv("STATE_DIRECTORY"),
 		.runtime_directory = getenv("RUNTIME_DIRECTORY"),
 	};
+	if (creds != NULL && creds[0] == '/') {
+		n = snprintf(credential, sizeof(credential), "%s/kubeconfig", creds);
+		if (n > 0 && (size_t)n < sizeof(credential) && stat(credential, &st) == 0 &&
+		    S_ISREG(st.st_mode))
+			env->kubeconfig_credential = credential;
+	}
 }
 
 int
@@ -1079,6 +1099,8 @@ env_note(const struct config *c, const struct key *k)
 {
 	if (k->off == OFF(kubeconfig) && (c->env_overrides & CONFIG_ENV_KUBECONFIG))
 		return "  # from $KUBECONFIG";
+	if (k->off == OFF(kubeconfig) && (c->env_overrides & CONFIG_ENV_CREDENTIAL))
+		return "  # from $CREDENTIALS_DIRECTORY";
 	if (k->off == OFF(socket) && (c->env_overrides & CONFIG_ENV_SOCKET))
 		return "  # from $AGENTD_SOCKET";
 	if (k->off == OFF(socket) && (c->env_overrides & CONFIG_ENV_RUNTIME_DIR))

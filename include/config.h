@@ -31,6 +31,7 @@ enum {
 	CONFIG_ENV_SOCKET = 1 << 1,      /* $AGENTD_SOCKET */
 	CONFIG_ENV_RUNTIME_DIR = 1 << 2, /* $RUNTIME_DIRECTORY (socket directory) */
 	CONFIG_ENV_STATE_DIR = 1 << 3,   /* $STATE_DIRECTORY */
+	CONFIG_ENV_CREDENTIAL = 1 << 4,  /* $CREDENTIALS_DIRECTORY/kubeconfig */
 };
 
 /* Durations are milliseconds.  Strings are NUL-terminated; optional ones are
@@ -98,9 +99,14 @@ struct config_env {
 	const char *socket;             /* $AGENTD_SOCKET, wins over runtime_directory */
 	const char *state_directory;    /* $STATE_DIRECTORY */
 	const char *runtime_directory;  /* $RUNTIME_DIRECTORY */
+	/* $CREDENTIALS_DIRECTORY/kubeconfig when that file exists (systemd's
+	 * LoadCredential=kubeconfig:...): the kubeconfig when the file sets none
+	 * and $KUBECONFIG is unset. */
+	const char *kubeconfig_credential;
 };
 
-/* Fills `env` from the process environment (pointers into environ). */
+/* Fills `env` from the process environment (pointers into environ, and
+ * kubeconfig_credential into a static buffer: it checks the file exists). */
 void config_env_from_environ(struct config_env *env);
 
 /* Parses buf[0..len).  `path` names the file in messages; `base_dir` (absolute)

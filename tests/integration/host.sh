@@ -242,6 +242,20 @@ else
 	pass man-agentctl-commands
 fi
 
+# Every long option the built binaries print in --help is in their page.
+undoc=""
+for pair in "$AGENTD:docs/man/agentd.8" "$AGENTCTL:docs/man/agentctl.1"; do
+	bin=${pair%%:*} page=${pair#*:}
+	for o in $("$bin" --help 2>&1 | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+		grep -qF -- "${o//-/\\-}" "$page" || undoc="$undoc $(basename "$page"):$o"
+	done
+done
+if [ -n "$undoc" ]; then
+	fail man-options "options not documented:$undoc"
+else
+	pass man-options
+fi
+
 # ---- journald catalog ----------------------------------------------------------
 cat=docs/catalog/agentd.catalog
 ids=$(sed -n 's/^#define[[:space:]]*MSGID_[A-Z0-9_]*[[:space:]]*"\([0-9a-f]*\)".*/\1/p' include/msgid.h | sort)

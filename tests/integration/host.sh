@@ -81,6 +81,8 @@ done
 grep -q '^WatchdogSec=' "$svc" || missing="$missing WatchdogSec="
 grep -Eq '^After=.*k3s\.service' "$svc" || missing="$missing After=k3s.service"
 grep -Eq '^(Requires|BindsTo|Requisite)=.*k3s' "$svc" && missing="$missing (k3s.service must not be required)"
+# Peer credentials must stay real (control_group, refusal logs).
+grep -Eq '^PrivateUsers=(yes|true|1|on)' "$svc" && missing="$missing (PrivateUsers= hides clients' uids)"
 sock=units/agentd.socket
 for want in 'ListenStream=/run/agentd/agentd.sock' 'SocketMode=0660' 'SocketGroup=agentd'; do
 	grep -qx "$want" "$sock" || missing="$missing $want"

@@ -4,7 +4,7 @@ This is a check of the manifests, not a renderer.  agentd's loader
 (agentd/manifest.c) renders them; the small substitution below only follows the
 values contract closely enough to see the objects agentd will apply:
 a scalar that is exactly ${a.b.c} takes the typed value at that path, ${a.b.c}
-inside a longer string is replaced as text.
+inside a longer string is replaced as text, $${ is a literal ${.
 
 Each rule of DESIGN.md section 2 and issue 5 is one test; a failure names the
 file, the object and the container.
@@ -33,7 +33,7 @@ LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/component",
 PRIVATE = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "127.0.0.0/8"]
 VAULT = "vault.hashicorp.com/"
 DIGEST = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
-PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+PLACEHOLDER = re.compile(r"(?<!\$)\$\{([^}]*)\}")
 VALUE_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*")
 
 
@@ -82,9 +82,9 @@ def substitute(node, values, where):
         return str(value)
 
     out = PLACEHOLDER.sub(text, node)
-    if "${" in out:
+    if re.search(r"(?<!\$)\$\{", out):
         raise SubstitutionError("%s: unterminated placeholder in %r" % (where, node))
-    return out
+    return out.replace("$${", "${")
 
 
 def load_values():
@@ -227,6 +227,9 @@ class StackTest(unittest.TestCase):
             substitute({"y": "${no.such}"}, self.values, "x")
         with self.assertRaisesRegex(SubstitutionError, "is not text"):
             substitute("a-${controller.resources}", self.values, "x")
+        with self.assertRaisesRegex(SubstitutionError, "unterminated"):
+            substitute("a-${controller", self.values, "x")
+        self.assertEqual(substitute("$${HOME}/${vault.kv.mount}", self.values, "x"), "${HOME}/secret")
 
     def test_every_object_labelled(self):
         for fname, obj in self.objects:

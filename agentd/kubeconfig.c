@@ -1,15 +1,14 @@
 /* kubeconfig — parse a kubeconfig (YAML via yamljson), pick a context, gather its
  * cluster and user.  Secrets are wiped from every buffer they passed through. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "kubeconfig.h"
+#include "readfile.h"
+#include "wipe.h"
 #include "yamljson.h"
 
 #define MAX_FILE ((size_t)4 << 20)
@@ -43,35 +42,6 @@ fail(struct parse *p, int code, const cJSON *node, const char *fmt, ...)
 	return code;
 }
 
-static void
-wipe_str(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
-static void
-wipe_buf(char *s, size_t n)
-{
-	if (s) {
-		explicit_bzero(s, n);
-		free(s);
-	}
-}
-
-/* A parsed kubeconfig holds key material in its strings: wipe them all. */
-static void
-wipe_tree(cJSON *n)
-{
-	for (; n; n = n->next) {
-		if (n->valuestring)
-			explicit_bzero(n->valuestring, strlen(n->valuestring));
-		wipe_tree(n->child);
-	}
-}
-
 struct kubeconfig *
 kubeconfig_free(struct kubeconfig *kc)
 {
@@ -85,8 +55,8 @@ kubeconfig_free(struct kubeconfig *kc)
 	free(kc->server);
 	free(kc->ca);
 	free(kc->cert);
-	wipe_buf(kc->key, kc->key_len);
-	wipe_str(kc->token);
+	wipe_free(kc->key, kc->key_len);
+	wipe_free_str(kc->token);
 	free(kc->ca_file);
 	free(kc->cert_file);
 	free(kc->key_file);
@@ -132,7 +102,7 @@ b64_decode(const char *in, char **out, size_t *outlen)
 		}
 		int v = b64val(c);
 		if (v < 0 || pad) {
-			wipe_buf(buf, n / 4 * 3 + 4);
+			wipe_free(buf, n / 4 * 3 + 4);
 			return -EINVAL;
 		}
 		acc = (acc << 6) | (unsigned)v;
@@ -143,7 +113,7 @@ b64_decode(const char *in, char **out, size_t *outlen)
 		}
 	}
 	if (pad > 2 || bits >= 6) {
-		wipe_buf(buf, n / 4 * 3 + 4);
+		wipe_free(buf, n / 4 * 3 + 4);
 		return -EINVAL;
 	}
 	buf[o] = '\0';
@@ -364,7 +334,7 @@ kubeconfig_parse(const char *text, size_t len, const char *path, const char *con
 	r = parse_doc(&p, yamljson_doc(y, 0), context, kc);
 out:
 	for (size_t i = 0; y && i < yamljson_count(y); i++)
-		wipe_tree(yamljson_doc(y, i));
+		wipe_json(yamljson_doc(y, i));	/* key material */
 	yamljson_free(y);
 	if (r < 0) {
 		kubeconfig_free(kc);
@@ -374,53 +344,10 @@ out:
 	return 0;
 }
 
-/* Reads a whole file (bounded); the buffer is NUL-terminated. */
-static int
-read_file(const char *path, char **out, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	int bad = fstat(fd, &st) < 0 ? -errno : !S_ISREG(st.st_mode) ? -EINVAL
-					  : (size_t)st.st_size > MAX_FILE ? -EFBIG : 0;
-	if (bad < 0) {
-		close(fd);
-		return bad;
-	}
-	size_t cap = (size_t)st.st_size + 1, n = 0;
-	char *buf = malloc(cap);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	for (;;) {
-		ssize_t k = read(fd, buf + n, cap - 1 - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			int e = errno;
-			close(fd);
-			wipe_buf(buf, cap);
-			return -e;
-		}
-		if (k == 0)
-			break;
-		n += (size_t)k;
-		if (n == cap - 1)
-			break;
-	}
-	close(fd);
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
 static int
 load_ref(const char *kcpath, const char *what, const char *file, char **data, size_t *len, char **err)
 {
-	int r = read_file(file, data, len);
+	int r = readfile(file, MAX_FILE, data, len);
 	if (r < 0 && err && asprintf(err, "%s: cannot read %s %s: %s", kcpath, what, file, strerror(-r)) < 0)
 		*err = NULL;
 	return r;
@@ -431,7 +358,7 @@ kubeconfig_load(const char *path, const char *context, struct kubeconfig **out, 
 {
 	char *text;
 	size_t len;
-	int r = read_file(path, &text, &len);
+	int r = readfile(path, MAX_FILE, &text, &len);
 	if (r < 0) {
 		if (err && asprintf(err, "%s: cannot read kubeconfig: %s", path, strerror(-r)) < 0)
 			*err = NULL;
@@ -439,7 +366,7 @@ kubeconfig_load(const char *path, const char *context, struct kubeconfig **out, 
 	}
 	struct kubeconfig *kc = NULL;
 	r = kubeconfig_parse(text, len, path, context, &kc, err);
-	wipe_buf(text, len + 1);
+	wipe_free(text, len + 1);
 	if (r < 0)
 		return r;
 	if (kc->ca_file && !kc->ca && (r = load_ref(path, "certificate-authority", kc->ca_file, &kc->ca,

@@ -1,0 +1,44 @@
+"""Fault injection state, set through the control API and consulted by the API server."""
+import threading
+import time
+
+
+class Faults:
+    def __init__(self):
+        self._mu = threading.Lock()
+        self.delay_ms = 0
+        self.fail_until = 0.0       # monotonic deadline: answer 503 until then
+        self.down_until = 0.0       # monotonic deadline: listening socket closed until then
+        self.drop = 0               # reset the next N connections
+        self.truncate = 0           # truncate the next N JSON responses
+
+    def failing(self):
+        return time.monotonic() < self.fail_until
+
+    def take_drop(self):
+        with self._mu:
+            if self.drop > 0:
+                self.drop -= 1
+                return True
+            return False
+
+    def take_truncate(self):
+        with self._mu:
+            if self.truncate > 0:
+                self.truncate -= 1
+                return True
+            return False
+
+    def set(self, **kw):
+        with self._mu:
+            for k, v in kw.items():
+                setattr(self, k, v)
+
+    def clear(self):
+        self.set(delay_ms=0, fail_until=0.0, drop=0, truncate=0)
+
+    def describe(self):
+        now = time.monotonic()
+        return {"delay_ms": self.delay_ms, "failing_s": max(0.0, round(self.fail_until - now, 3)),
+                "down_s": max(0.0, round(self.down_until - now, 3)), "drop": self.drop,
+                "truncate": self.truncate}

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from simlib import pss
+from simlib import pss, templates
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "manifests"
@@ -658,14 +658,18 @@ class StackTest(unittest.TestCase):
                                   env={"AGENTD_DEMO_TASK": "journalist", "PATH": "/usr/bin:/bin"},
                                   timeout=10)
 
-    @staticmethod
-    def render(data):
-        """What the injected template renders for a KV v2 entry (replaceAll as in the manifest)."""
-        return "".join("\nexport %s='%s'" % (k, v.replace("'", "'\\''")) for k, v in sorted(data.items()))
+    def render(self, task, data):
+        """The secret file of TASK for a KV v2 entry, rendered from the manifest's own
+        template by the simulator's template engine."""
+        tmpl = next(t for w, ns, k, t in self.agent_pods() if t["spec"]["containers"][0]["name"] == task)
+        ann = tmpl["metadata"]["annotations"]
+        path = ann[VAULT + "agent-inject-secret-%s.env" % task]
+        return templates.render(ann[VAULT + "agent-inject-template-%s.env" % task],
+                                lambda p: {"data": data, "metadata": {"version": 1}} if p == path else None)
 
     def test_demo_script_reports_key_names_only(self):
         data = {"OPENAI_API_KEY": "sk-very-secret", "FEED_TOKEN": "t0k3n"}
-        r = self.run_script({"journalist.env": self.render(data)})
+        r = self.run_script({"journalist.env": self.render("journalist", data)})
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout, "agent-task=journalist secret-file=journalist.env keys: FEED_TOKEN OPENAI_API_KEY\n"
                                    "agent-task=journalist result=ok\n")
@@ -677,14 +681,24 @@ class StackTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("agent-task=journalist result=fail", r.stdout)
 
+    def test_demo_script_empty_entry(self):
+        r = self.run_script({"journalist.env": self.render("journalist", {})})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "agent-task=journalist secret-file=journalist.env keys: \n"
+                                   "agent-task=journalist result=ok\n")
+
     def test_rendered_secret_file_is_shell_safe(self):
-        data = {"A": "it's $(touch /tmp/pwned) `id` \"q\" \\n $HOME"}
-        with tempfile.TemporaryDirectory() as d:
-            f = Path(d) / "x.env"
-            f.write_text(self.render(data))
-            out = subprocess.run(["sh", "-c", '. "$1"; printf %s "$A"', "sh", str(f)],
-                                 capture_output=True, text=True, timeout=10)
-        self.assertEqual(out.stdout, data["A"])
+        # Sourcing the file must give back every value byte for byte: nothing in a
+        # secret is expanded, executed or split.
+        data = {"A": "it's $(echo injected) `id` \"q\" \\n $HOME", "B": "'", "C": "a\nb", "D": ""}
+        for task in ("controller", "journalist", "publisher"):
+            with self.subTest(task=task), tempfile.TemporaryDirectory() as d:
+                f = Path(d) / (task + ".env")
+                f.write_text(self.render(task, data))
+                out = subprocess.run(["sh", "-c", '. "$1"; printf "%s|" "$A" "$B" "$C" "$D"',
+                                      "sh", str(f)], capture_output=True, text=True, timeout=10)
+                self.assertEqual(out.stderr, "")
+                self.assertEqual(out.stdout, "".join(v + "|" for v in (data[k] for k in "ABCD")))
 
 
 if __name__ == "__main__":

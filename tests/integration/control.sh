@@ -3,6 +3,36 @@
 # protocol abuse, limits, reload, clean stop.  No cluster needed.
 . "$(dirname "$0")/lib.sh"
 
+# --- agentd -n: every golden pair through the real binary -------------------------
+# The unit test parses them as /etc/agentd/NAME.in: copy each to $T/etc/agentd/
+# and strip $T from the output.
+gdir=$ROOT/tests/golden/config
+mkdir -p "$T/etc/agentd"
+n_ok=0 n_bad=""
+for in in "$gdir"/*.in; do
+	name=$(basename "$in")
+	cp "$in" "$T/etc/agentd/$name"
+	out=$(cd / && env -u KUBECONFIG -u AGENTD_SOCKET -u STATE_DIRECTORY -u RUNTIME_DIRECTORY \
+		-u CREDENTIALS_DIRECTORY "$AGENTD" -n -c "$T/etc/agentd/$name" 2>&1)
+	rc=$?
+	got=$(printf '%s\n' "$out" | sed "s|^agentd: $T/etc/agentd/|error: |; s|\"$T/|\"/|")
+	want=$(cat "${in%.in}.ok")
+	case $name in ok-*) want_rc=0 ;; *) want_rc=1 ;; esac
+	if [ "$rc" -eq "$want_rc" ] && [ "$got" = "$want" ]; then
+		n_ok=$((n_ok + 1))
+	else
+		n_bad="$n_bad $name(exit $rc)"
+	fi
+done
+if [ -z "$n_bad" ] && [ "$n_ok" -gt 60 ]; then pass "check-config-golden ($n_ok files)"; else fail check-config-golden "differ:$n_bad"; fi
+expect_rc 1 check-config-missing-file "$AGENTD" -n -c "$T/none.yaml"
+check check-config-missing-says-why grep -q "$T/none.yaml: No such file or directory" "$T/err"
+expect_rc 2 agentd-usage "$AGENTD" --bogus
+agentd_config "$T/env.yaml"
+expect_rc 0 check-config-env-overrides env KUBECONFIG=/k.yaml AGENTD_SOCKET=/tmp/x.sock "$AGENTD" -n -c "$T/env.yaml"
+check check-config-env-kubeconfig grep -qx 'kubeconfig: "/k.yaml"  # from $KUBECONFIG' "$T/out"
+check check-config-env-socket grep -qx 'socket: "/tmp/x.sock"  # from $AGENTD_SOCKET' "$T/out"
+
 agentd_config "$T/agentd.yaml" "log: {level: debug}" \
 	"control: {max_clients: 4, idle_timeout: 20s}"
 agentd_start "$T/agentd.yaml" || { fail start "agentd did not start"; t_done; }

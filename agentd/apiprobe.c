@@ -104,7 +104,7 @@ probe(struct supervisor *sv, const struct config *cfg, void *data)
 	}
 	int r = kubeconfig_load(cfg->kubeconfig, NULL, &kc, &err);
 	if (r < 0) {
-		snprintf(reason, sizeof reason, "kubeconfig: %s", err ? err : strerror(-r));
+		snprintf(reason, sizeof reason, "kubeconfig %s", err ? err : strerror(-r));
 		free(err);
 		supervisor_api_result(sv, false, reason);
 		return;

@@ -109,7 +109,7 @@ import json, socket, struct, sys, time
 def frame(t, payload, version=1, magic=b"AD"):
     return magic + struct.pack(">BBI", version, t, len(payload)) + payload
 
-def read_frames(s):
+def read_frames(s, stop_at_end=False):
     buf, out = b"", []
     s.settimeout(5)
     while True:
@@ -127,6 +127,8 @@ def read_frames(s):
             p = buf[8:8 + n]; buf = buf[8 + n:]
             out.append(({2: "REPLY", 3: "PROGRESS", 4: "ERROR", 5: "END"}.get(t, str(t)),
                         json.loads(p) if p else None))
+            if stop_at_end and t == 5:
+                return out
 
 sock, case = sys.argv[1], sys.argv[2]
 s = socket.socket(socket.AF_UNIX); s.connect(sock)
@@ -169,9 +171,10 @@ elif case == "max-size":
     s.sendall(frame(1, payload))
 elif case == "hold":
     # Connect, then wait for a line on stdin before asking for status.
+    print("CONNECTED", flush=True)
     sys.stdin.readline()
     s.sendall(frame(1, req))
-for t, p in read_frames(s):
+for t, p in read_frames(s, stop_at_end=(case == "hold")):
     print(t, json.dumps(p))
 PYEOF
 raw() { "$PY" "$T/raw.py" "$AGENTD_SOCK" "$@"; }
@@ -179,7 +182,8 @@ raw() { "$PY" "$T/raw.py" "$AGENTD_SOCK" "$@"; }
 # A client connected before the abuse and still served after it.
 coproc HOLD { "$PY" "$T/raw.py" "$AGENTD_SOCK" hold; }
 hold_pid=$HOLD_PID
-sleep 0.2
+read -r -t 10 hold_line <&"${HOLD[0]}"
+[ "$hold_line" = CONNECTED ] || fail second-client-connect "got '$hold_line'"
 raw garbage >"$T/garbage.out" 2>&1
 check garbage-error grep -q '^ERROR {"error": "protocol", "message": "not an agentd control frame' "$T/garbage.out"
 check garbage-end-then-close bash -c "tail -2 '$T/garbage.out' | tr '\n' ' ' | grep -q '^END null EOF'"

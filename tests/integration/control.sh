@@ -58,6 +58,8 @@ assert len(api) == 1 and api[0]["ok"] is False
 assert "kubeconfig" in api[0]["message"] and "No such file or directory" in api[0]["message"], api[0]
 PYEOF
 check status-json-one-line test "$(wc -l <"$T/out")" -eq 1
+expect_rc 0 status-json-after-command ctl status --json
+check status-json-after-command-is-json "$PY" -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/out"
 
 expect_rc 0 status-table ctl status
 check status-table-content grep -Eq '^api +FAIL +critical .*kubeconfig .*No such file' "$T/out"
@@ -86,6 +88,7 @@ expect_rc 2 usage-unknown-command ctl frobnicate
 expect_rc 2 usage-bad-option "$AGENTCTL" --bogus status
 expect_rc 2 usage-no-command "$AGENTCTL"
 expect_rc 2 usage-extra-arg ctl status extra
+expect_rc 2 usage-socket-without-path "$AGENTCTL" -s
 expect_rc 3 unreachable "$AGENTCTL" -s "$T/nonexistent.sock" status
 check unreachable-names-socket grep -q "$T/nonexistent.sock" "$T/err"
 expect_rc 3 unreachable-env env AGENTD_SOCKET="$T/nonexistent.sock" "$AGENTCTL" status

@@ -152,9 +152,12 @@ class WorkloadTest(unittest.TestCase):
         self.ns("deadline")
         k.control("config", job_seconds=30)
         j = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "slow"},
-             "spec": {"activeDeadlineSeconds": 1, "template": {"spec": {
+             "spec": {"activeDeadlineSeconds": 20, "template": {"spec": {
                  "restartPolicy": "Never", "securityContext": fx.POD_SC, "containers": [fx.container()]}}}}
         self.assertEqual(k.post("/apis/batch/v1/namespaces/deadline/jobs", j).status, 201)
+        k.wait_for(lambda: [p for p in k.get("/api/v1/namespaces/deadline/pods").json["items"]
+                            if fx.phase("Running")(p)], timeout=10, what="job pod running")
+        k.control("advance", seconds=21)
         failed = k.wait_for(lambda: (lambda j: j if fx.cond(j, "Failed") else None)(
             k.get("/apis/batch/v1/namespaces/deadline/jobs/slow").json), timeout=15, what="deadline")
         self.assertEqual(fx.cond(failed, "Failed")["reason"], "DeadlineExceeded")

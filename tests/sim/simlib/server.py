@@ -69,6 +69,7 @@ class ApiServer:
     def _serve_conn(self, conn, addr):
         with self.mu:
             self.conns.add(conn)
+        tls = None
         try:
             conn.settimeout(10)
             tls = self.ctx.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
@@ -80,10 +81,12 @@ class ApiServer:
         finally:
             with self.mu:
                 self.conns.discard(conn)
-            try:
-                conn.close()
-            except OSError:
-                pass
+            for s in (tls, conn):
+                if s is not None:
+                    try:
+                        s.close()
+                    except OSError:
+                        pass
 
     def drop_connections(self):
         with self.mu:

@@ -16,7 +16,7 @@ import urllib.parse
 
 import yaml
 
-from . import errors, openapi, store
+from . import errors, openapi, protobuf, store
 from .errors import ApiError
 
 PUBLIC_PATHS = {"/readyz", "/livez", "/healthz", "/version"}
@@ -383,7 +383,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.crud(method, kind, ns or "", name, sub, q, body)
 
     # ------------------------------------------------------------ CRUD
-    def decode(self, body, ctype):
+    def decode(self, body, ctype, kind=None):
+        if ctype == "application/vnd.kubernetes.protobuf" and kind is not None:
+            return protobuf.decode(body, kind.api_version, kind.kind)
         if not body:
             raise errors.bad_request("the body of the request was in an unknown format - accepted media types "
                                      "include: application/json, application/yaml")
@@ -429,7 +431,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if method == "POST":
             if name is not None:
                 raise errors.method_not_allowed(method)
-            obj = self.decode(body, ctype)
+            obj = self.decode(body, ctype, kind)
             with sim.lock:
                 created, warnings = sim.do_create(kind, ns, obj, self.user, self.manager(q), True, dry)
                 self.send_json(201, created, warnings)
@@ -440,7 +442,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return
             raise errors.method_not_allowed(method)
         if method == "PUT":
-            obj = self.decode(body, ctype)
+            obj = self.decode(body, ctype, kind)
             with sim.lock:
                 out, warnings = sim.do_update(kind, ns, name, obj, self.user, self.manager(q), sub, True, dry)
                 self.send_json(200, out, warnings)

@@ -124,15 +124,19 @@ INSTALL       ?= install
 SUBST          = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
                      -e 's|@PKGDATADIR@|$(PKGDATADIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
 
-$(BUILD)/subst/%: units/% Makefile
+$(BUILD)/subst/%: units/% FORCE
 	@mkdir -p $(dir $@)
 	$(SUBST) $< > $@
 
-# What the shipped config's relative paths become once installed.
-$(BUILD)/agentd.yaml.installed: config/agentd.yaml
+# The shipped config as installed: its relative paths become the installed
+# ones, and kubeconfig is left unset so that agentd reads the credential the
+# unit passes (LoadCredential=kubeconfig), falling back to the K3s default.
+# Rebuilt every time: it depends on PREFIX/DATADIR, which make cannot track.
+$(BUILD)/agentd.yaml.installed: config/agentd.yaml FORCE
 	@mkdir -p $(dir $@)
-	sed -e 's|\.\./manifests|$(PKGDATADIR)/manifests|g' \
-	    -e 's|\([ "]\)values\.yaml|\1$(PKGDATADIR)/values.yaml|g' $< > $@
+	sed -e 's|^manifests: *\.\./manifests|manifests: $(PKGDATADIR)/manifests|' \
+	    -e 's|^values: *values\.yaml|values: $(PKGDATADIR)/values.yaml|' \
+	    -e 's|^\(kubeconfig:.*\)|# \1   # unset: $$CREDENTIALS_DIRECTORY/kubeconfig first|' $< > $@
 
 install: all $(BUILD)/agentd.yaml.installed $(BUILD)/subst/agentd.service \
 		$(BUILD)/subst/io.agentd.agentd.plist
@@ -185,3 +189,5 @@ clean:
 	rm -rf build build-san
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/agentctl.d
+
+FORCE:

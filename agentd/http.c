@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "wipe.h"
 
 #define DEFAULT_MAX_BODY ((size_t)8 << 20)
 #define DEFAULT_MAX_LINE ((size_t)4 << 20)
@@ -54,15 +55,6 @@ struct http_call {
 	char errbuf[CURL_ERROR_SIZE];
 	struct http_call *prev, *next;
 };
-
-static void
-wipe_free(char *p, size_t n)
-{
-	if (p) {
-		explicit_bzero(p, n);
-		free(p);
-	}
-}
 
 static void
 headers_wipe_free(struct curl_slist *h)

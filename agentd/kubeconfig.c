@@ -8,6 +8,7 @@
 
 #include "kubeconfig.h"
 #include "readfile.h"
+#include "wipe.h"
 #include "yamljson.h"
 
 #define MAX_FILE ((size_t)4 << 20)
@@ -41,35 +42,6 @@ fail(struct parse *p, int code, const cJSON *node, const char *fmt, ...)
 	return code;
 }
 
-static void
-wipe_str(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
-static void
-wipe_buf(char *s, size_t n)
-{
-	if (s) {
-		explicit_bzero(s, n);
-		free(s);
-	}
-}
-
-/* A parsed kubeconfig holds key material in its strings: wipe them all. */
-static void
-wipe_tree(cJSON *n)
-{
-	for (; n; n = n->next) {
-		if (n->valuestring)
-			explicit_bzero(n->valuestring, strlen(n->valuestring));
-		wipe_tree(n->child);
-	}
-}
-
 struct kubeconfig *
 kubeconfig_free(struct kubeconfig *kc)
 {
@@ -83,8 +55,8 @@ kubeconfig_free(struct kubeconfig *kc)
 	free(kc->server);
 	free(kc->ca);
 	free(kc->cert);
-	wipe_buf(kc->key, kc->key_len);
-	wipe_str(kc->token);
+	wipe_free(kc->key, kc->key_len);
+	wipe_free_str(kc->token);
 	free(kc->ca_file);
 	free(kc->cert_file);
 	free(kc->key_file);
@@ -130,7 +102,7 @@ b64_decode(const char *in, char **out, size_t *outlen)
 		}
 		int v = b64val(c);
 		if (v < 0 || pad) {
-			wipe_buf(buf, n / 4 * 3 + 4);
+			wipe_free(buf, n / 4 * 3 + 4);
 			return -EINVAL;
 		}
 		acc = (acc << 6) | (unsigned)v;
@@ -141,7 +113,7 @@ b64_decode(const char *in, char **out, size_t *outlen)
 		}
 	}
 	if (pad > 2 || bits >= 6) {
-		wipe_buf(buf, n / 4 * 3 + 4);
+		wipe_free(buf, n / 4 * 3 + 4);
 		return -EINVAL;
 	}
 	buf[o] = '\0';
@@ -362,7 +334,7 @@ kubeconfig_parse(const char *text, size_t len, const char *path, const char *con
 	r = parse_doc(&p, yamljson_doc(y, 0), context, kc);
 out:
 	for (size_t i = 0; y && i < yamljson_count(y); i++)
-		wipe_tree(yamljson_doc(y, i));
+		wipe_json(yamljson_doc(y, i));	/* key material */
 	yamljson_free(y);
 	if (r < 0) {
 		kubeconfig_free(kc);
@@ -394,7 +366,7 @@ kubeconfig_load(const char *path, const char *context, struct kubeconfig **out, 
 	}
 	struct kubeconfig *kc = NULL;
 	r = kubeconfig_parse(text, len, path, context, &kc, err);
-	wipe_buf(text, len + 1);
+	wipe_free(text, len + 1);
 	if (r < 0)
 		return r;
 	if (kc->ca_file && !kc->ca && (r = load_ref(path, "certificate-authority", kc->ca_file, &kc->ca,

@@ -47,8 +47,11 @@ elif [ -n "$need_inputs" ]; then
 elif ! install_tree "$T/vroot"; then
 	fail units-verify "make install failed: $(tail -3 "$T/install.log" | tr '\n' ' ')"
 else
-	mkdir -p "$T/vroot/usr/lib/systemd"
+	mkdir -p "$T/vroot/usr/lib/systemd" "$T/vroot/usr/bin"
 	cp -a /lib/systemd/system "$T/vroot/usr/lib/systemd/"
+	# ExecReload= runs the host's kill(1); merged /usr as on Debian 12.
+	ln -s usr/bin "$T/vroot/bin"
+	cp "$(type -P kill)" "$T/vroot/usr/bin/kill"
 	# Documentation= is checked with man(1), which must find the installed pages.
 	if out=$(MANPATH="$T/vroot/usr/local/share/man" systemd-analyze verify --root="$T/vroot" \
 		agentd.service agentd.socket 2>&1) && [ -z "$out" ]; then
@@ -58,7 +61,7 @@ else
 	fi
 	# The installed unit must start the installed binary, and verify must notice
 	# when it is missing (so the pass above means something).
-	grep -qx 'ExecStart=/usr/local/sbin/agentd --foreground' \
+	grep -qx 'ExecStart=/usr/local/sbin/agentd' \
 		"$T/vroot/usr/local/lib/systemd/system/agentd.service" &&
 		mv "$T/vroot/usr/local/sbin/agentd" "$T/agentd.moved" &&
 		out=$(systemd-analyze verify --man=no --root="$T/vroot" agentd.service 2>&1)
@@ -223,10 +226,16 @@ elif ! grep -q 'check-config' agentd/main.c; then
 	skip installed-config "agentd -n (--check-config) not on this branch yet"
 elif ! make -s --no-print-directory BUILD="$BUILD" PREFIX="$P" SYSCONFDIR="$P/etc" install >"$T/install-p.log" 2>&1; then
 	fail installed-config "make install PREFIX=... failed: $(tail -3 "$T/install-p.log" | tr '\n' ' ')"
-elif ! out=$(cd / && "$P/sbin/agentd" -n -c "$P/etc/agentd/agentd.yaml" 2>&1); then
+elif ! out=$(cd / && env -u KUBECONFIG -u CREDENTIALS_DIRECTORY "$P/sbin/agentd" -n -c "$P/etc/agentd/agentd.yaml" 2>&1); then
 	fail installed-config "agentd -n rejects the installed config: $out"
-elif ! grep -q "$P/share/agentd" "$P/etc/agentd/agentd.yaml"; then
-	fail installed-config "the installed config does not point at $P/share/agentd"
+elif ! echo "$out" | grep -qx "manifests: \"$P/share/agentd/manifests\"" ||
+	! echo "$out" | grep -qx "values: \"$P/share/agentd/values.yaml\""; then
+	fail installed-config "the installed config does not use $P/share/agentd: $(echo "$out" | grep -E '^(manifests|values):' | tr '\n' ' ')"
+elif ! mkdir -p "$T/creds" || ! echo 'apiVersion: v1' >"$T/creds/kubeconfig" ||
+	! out=$(cd / && env -u KUBECONFIG CREDENTIALS_DIRECTORY="$T/creds" "$P/sbin/agentd" -n \
+		-c "$P/etc/agentd/agentd.yaml" 2>&1) ||
+	! echo "$out" | grep -qx "kubeconfig: \"$T/creds/kubeconfig\"  # from \$CREDENTIALS_DIRECTORY"; then
+	fail installed-config "with the unit's credential, the installed config does not use it: $(echo "$out" | grep '^kubeconfig')"
 else
 	pass installed-config
 fi
@@ -259,6 +268,9 @@ else
 		fail catalog "no MESSAGE_ID found in include/msgid.h"
 	elif [ -n "$nomsg$extra" ]; then
 		fail catalog "no entry for: $(echo $nomsg); entry for unknown id: $(echo $extra) — run: python3 docs/catalog/gen-catalog.py > $cat"
+	elif guide=$(grep -o '`[0-9a-f]\{32\}`' docs/operator-guide.md | tr -d '`' | sort -u) &&
+		[ -n "$(comm -23 <(echo "$guide") <(echo "$ids"))" ]; then
+		fail catalog "docs/operator-guide.md names ids that include/msgid.h does not define: $(comm -23 <(echo "$guide") <(echo "$ids") | tr '\n' ' ')"
 	elif ! "$PY" docs/catalog/gen-catalog.py include/msgid.h | diff -u "$cat" - >"$T/cat.diff"; then
 		fail catalog "$cat is stale against include/msgid.h — run: python3 docs/catalog/gen-catalog.py > $cat"
 	else

@@ -19,7 +19,7 @@ struct testserver {
 	char dir[64];
 };
 
-static char *
+static inline char *
 ts_slurp(const char *dir, const char *name, size_t *len)
 {
 	char path[256];
@@ -48,7 +48,7 @@ ts_slurp(const char *dir, const char *name, size_t *len)
 
 /* script: path relative to the repository root; extra: one more argv entry or NULL.
  * The server gets the temp dir as argv[1] and must print "READY port=N". */
-static int
+static inline int
 ts_start(struct testserver *ts, const char *script, const char *extra)
 {
 	memset(ts, 0, sizeof *ts);
@@ -86,7 +86,7 @@ ts_start(struct testserver *ts, const char *script, const char *extra)
 	return ok;
 }
 
-static void
+static inline void
 ts_stop(struct testserver *ts)
 {
 	if (ts->pid > 0) {
@@ -101,7 +101,7 @@ ts_stop(struct testserver *ts)
 		fprintf(stderr, "could not remove %s\n", ts->dir);
 }
 
-static void
+static inline void
 ts_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)revents;
@@ -109,7 +109,7 @@ ts_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
-static void
+static inline void
 ts_check_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	(void)revents;
@@ -118,7 +118,7 @@ ts_check_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 }
 
 /* Runs the loop until *flag != 0 or seconds pass; returns 0 if the flag was set. */
-static int
+static inline int
 ts_run_until(struct ev_loop *loop, int *flag, double seconds)
 {
 	int timed_out = 0;

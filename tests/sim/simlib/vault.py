@@ -173,6 +173,32 @@ class Vault:
             return None
         return copy.deepcopy(ver["data"])
 
+    def secret_data(self, path):
+        """What a read of API path PATH returns as `.Data` (KV v2: {"data","metadata"};
+        KV v1: the map), or None (sealed, missing, deleted)."""
+        if self.sealed:
+            return None
+        mount, rest = self._find_mount(path)
+        if mount is None or self.store["mounts"][mount]["type"] != "kv":
+            return None
+        if not self._is_kv2(mount):
+            entry = self._kv(mount).get(rest.strip("/"))
+            return copy.deepcopy(entry["data"]) if entry else None
+        data = self.kv_get(path)
+        if data is None:
+            return None
+        entry = self._kv(mount)[rest[len("data/"):]]
+        ver = entry["current_version"]
+        return {"data": data, "metadata": _version_meta(entry["versions"][str(ver)], ver, entry)}
+
+    def allowed(self, policies, path, capability):
+        """Whether a token with POLICIES may use CAPABILITY on PATH."""
+        try:
+            self._check_policy({"policies": list(policies)}, path, capability)
+        except VaultError:
+            return False
+        return True
+
     # ---------------------------------------------------------------- HTTP entry
     def handle(self, method, path_qs, headers, body):
         """-> (status, headers dict, body bytes)."""

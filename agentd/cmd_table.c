@@ -1,0 +1,16 @@
+/* cmd_table.c — every control command the daemon serves.  One extern and
+ * one table line per command; the command itself lives in cmd_NAME.c. */
+#include <stddef.h>
+
+#include "cmd.h"
+
+extern const struct cmd_entry cmd_status_entry;
+extern const struct cmd_entry cmd_version_entry;
+extern const struct cmd_entry cmd_reload_entry;
+
+const struct cmd_entry *const cmd_table[] = {
+	&cmd_status_entry,
+	&cmd_version_entry,
+	&cmd_reload_entry,
+	NULL,
+};

@@ -1,0 +1,16 @@
+/* ctl_table.c — every agentctl command.  One extern and one table line per
+ * command; the command itself lives in ctl_NAME.c. */
+#include <stddef.h>
+
+#include "ctl.h"
+
+extern const struct ctl_cmd ctl_status_cmd;
+extern const struct ctl_cmd ctl_version_cmd;
+extern const struct ctl_cmd ctl_reload_cmd;
+
+const struct ctl_cmd *const ctl_table[] = {
+	&ctl_status_cmd,
+	&ctl_version_cmd,
+	&ctl_reload_cmd,
+	NULL,
+};

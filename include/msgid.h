@@ -1,0 +1,57 @@
+/* msgid.h — stable journald MESSAGE_IDs, one per event type.
+ *
+ * Format (a journald catalog is generated from this file, keep it regular):
+ * one comment line "Subject: ..." and optional further comment lines with the
+ * explanation, then one `#define MSGID_NAME "32 lowercase hex digits"`.
+ * Never change or reuse an id once landed; add a new one instead.
+ */
+#ifndef AGENTD_MSGID_H
+#define AGENTD_MSGID_H
+
+/* Subject: agentd started
+ * The daemon loaded its configuration and serves its control socket. */
+#define MSGID_STARTED            "9588d7f252fe4df995ebdbe2a6ab56c9"
+
+/* Subject: agentd stopping
+ * The daemon received SIGTERM or SIGINT and is shutting down cleanly. */
+#define MSGID_STOPPING           "78f3c5764c0c4440a58fa0f95dd8b1e0"
+
+/* Subject: agentd state changed
+ * The supervisor moved to the state named in AGENTD_STATE (previous state in
+ * AGENTD_PREV_STATE); AGENTD_REASON says why. */
+#define MSGID_STATE_CHANGED      "2d9f023582684d4580f75522dc30f1d6"
+
+/* Subject: check failed
+ * The check named in AGENTD_CHECK started failing; the message says why and
+ * AGENTD_SEVERITY how much it matters. Logged once per transition. */
+#define MSGID_CHECK_FAILED       "2683cd335937480d822a0c63dbcde1c5"
+
+/* Subject: check passed
+ * The check named in AGENTD_CHECK passes (again). Logged once per transition. */
+#define MSGID_CHECK_OK           "6de9bd8ec6524126a7eaf6d97354affe"
+
+/* Subject: configuration reloaded
+ * SIGHUP or `agentctl reload` applied a new configuration from AGENTD_CONFIG. */
+#define MSGID_CONFIG_RELOADED    "ef32c84da65546ae857822219e775d5f"
+
+/* Subject: configuration reload failed
+ * The new configuration in AGENTD_CONFIG is invalid; the message names the
+ * file, line and column. The previous configuration stays in effect. */
+#define MSGID_CONFIG_INVALID     "feabedcc6e3341ba8cc23f9c5ecf9c7a"
+
+/* Subject: control request refused
+ * A peer (AGENTD_PEER_UID, AGENTD_PEER_PID) without root or the control group
+ * asked for the mutating command in AGENTD_COMMAND. */
+#define MSGID_CONTROL_REFUSED    "dbd5f659052b4a0a81ada50618d7b6e7"
+
+/* Subject: control protocol error
+ * A peer sent a malformed, oversized or wrong-version frame; it got an error
+ * frame and was disconnected. Other clients are not affected. */
+#define MSGID_CONTROL_PROTOCOL   "b60c749997194ffca1f94d5dd2e84bc5"
+
+/* Subject: control client limit reached
+ * More clients than control.max_clients tried to connect; the extra ones
+ * got an error frame and were disconnected. */
+#define MSGID_CONTROL_LIMIT      "17e04959741a4a4b96321fce4c489e38"
+
+#endif

@@ -1,0 +1,173 @@
+# tests/integration/lib.sh — shared helpers for integration tests (bash).
+#
+# Source it first thing:   . "$(dirname "$0")/lib.sh"
+# Every case prints one line that tests/run counts:
+#   PASS: name  |  FAIL: name: why  |  SKIP: name: why
+# and the script ends with `t_done`, which exits 1 if any case failed.
+#
+# Variables set on sourcing:
+#   ROOT       the source tree (absolute);  BUILD  the build dir (absolute, $BUILD or build)
+#   AGENTD     $BUILD/agentd;               AGENTCTL  $BUILD/agentctl
+#   T          a fresh private temp dir (short path, so sockets fit in sun_path),
+#              removed on exit together with every process started by agentd_start
+#   PY         python3 (from tests/run, else /usr/bin/python3)
+#
+# Reporting
+#   pass NAME                  print PASS
+#   fail NAME WHY              print FAIL (the script goes on; t_done exits 1)
+#   skip NAME WHY              print SKIP
+#   check NAME CMD...          PASS if CMD succeeds, else FAIL with its output
+#   expect_rc WANT NAME CMD... PASS if CMD exits with WANT, else FAIL naming the code
+#                              and showing CMD's stderr; CMD's stdout goes to $T/out,
+#                              its stderr to $T/err
+#   t_done                     end of script: summary on stderr, exit status
+#
+# agentd
+#   agentd_config FILE [YAML...]   write a config whose kubeconfig, socket and state_dir
+#                              live in $T (kubeconfig: $T/kubeconfig, which does not
+#                              exist unless you create it), plus extra YAML lines
+#   agentd_start [CONFIG] [ARGS...]  start `$AGENTD -f -c CONFIG` (default $T/agentd.yaml,
+#                              written by agentd_config if missing) in the background,
+#                              stderr to $T/agentd.log; wait until `agentctl status`
+#                              answers (10 s).  Sets AGENTD_PID and AGENTD_SOCK.
+#                              Returns 1 (and prints the log) if it did not come up.
+#   agentd_stop                SIGTERM, wait; returns agentd's exit status (124: hung, killed)
+#   agentd_alive               true while the agentd started last still runs
+#   ctl ARGS...                run $AGENTCTL -s $AGENTD_SOCK ARGS
+#
+# Utilities
+#   wait_for SECONDS CMD...    poll CMD every 0.1 s until it succeeds; 1 on timeout
+#   json_field EXPR            read JSON on stdin, print the Python expression EXPR
+#                              evaluated with the document as `d` (e.g. 'd["state"]')
+#   as_nobody CMD...           run CMD as uid/gid 65534 without supplementary groups
+#   share_with_nobody          make $T traversable and the agentd socket connectable
+#                              by others (tests only: the daemon creates it 0660)
+#   log_has REGEX              true if $T/agentd.log matches REGEX (grep -E)
+
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+AGENTD=$BUILD/agentd
+AGENTCTL=$BUILD/agentctl
+PY=${PY:-/usr/bin/python3}
+[ -x "$PY" ] || PY=python3
+T=$(mktemp -d /tmp/agentd-t.XXXXXX)
+AGENTD_PID=
+AGENTD_SOCK=
+_t_failed=0
+_t_pids=()
+
+_t_cleanup() {
+	local p
+	for p in "${_t_pids[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${_t_pids[@]}"; do
+		for _ in $(seq 1 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap _t_cleanup EXIT
+trap 'exit 130' INT TERM
+
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1: $2"; _t_failed=1; }
+skip() { echo "SKIP: $1: $2"; }
+
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "$(echo "$out" | tail -3 | tr '\n' ' ')"; fi
+}
+
+expect_rc() {
+	local want=$1 name=$2 rc
+	shift 2
+	"$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	if [ "$rc" -eq "$want" ]; then
+		pass "$name"
+	else
+		fail "$name" "exit $rc, want $want: $(tail -3 "$T/err" | tr '\n' ' ')"
+	fi
+}
+
+t_done() {
+	[ "$_t_failed" -eq 0 ] || { echo "some cases failed (temp dir $T, log below)" >&2; tail -30 "$T/agentd.log" >&2 2>/dev/null; }
+	exit "$_t_failed"
+}
+
+agentd_config() {
+	local file=$1
+	shift
+	{
+		echo "kubeconfig: $T/kubeconfig"
+		echo "socket: $T/agentd.sock"
+		echo "state_dir: $T/state"
+		local line
+		for line in "$@"; do echo "$line"; done
+	} >"$file"
+}
+
+wait_for() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+ctl() { "$AGENTCTL" -s "$AGENTD_SOCK" "$@"; }
+
+agentd_alive() { [ -n "$AGENTD_PID" ] && kill -0 "$AGENTD_PID" 2>/dev/null; }
+
+agentd_start() {
+	local cfg=${1:-$T/agentd.yaml}
+	[ $# -gt 0 ] && shift
+	[ -f "$cfg" ] || agentd_config "$cfg"
+	AGENTD_SOCK=$(sed -n 's/^socket: *//p' "$cfg" | head -1)
+	AGENTD_SOCK=${AGENTD_SOCKET:-${AGENTD_SOCK:-$T/agentd.sock}}
+	"$AGENTD" -f -c "$cfg" "$@" 2>>"$T/agentd.log" &
+	AGENTD_PID=$!
+	_t_pids+=("$AGENTD_PID")
+	if ! wait_for 10 ctl status; then
+		echo "agentd did not come up; log:" >&2
+		tail -20 "$T/agentd.log" >&2
+		return 1
+	fi
+}
+
+agentd_stop() {
+	local rc i
+	[ -n "$AGENTD_PID" ] || return 0
+	kill -TERM "$AGENTD_PID" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$AGENTD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$AGENTD_PID" 2>/dev/null; then
+		kill -KILL "$AGENTD_PID" 2>/dev/null
+		wait "$AGENTD_PID" 2>/dev/null
+		AGENTD_PID=
+		return 124
+	fi
+	wait "$AGENTD_PID"
+	rc=$?
+	AGENTD_PID=
+	return "$rc"
+}
+
+json_field() { "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
+
+share_with_nobody() {
+	chmod 0755 "$T"
+	[ -n "$AGENTD_SOCK" ] && chmod 0666 "$AGENTD_SOCK"
+}
+
+log_has() { grep -Eq -- "$1" "$T/agentd.log"; }

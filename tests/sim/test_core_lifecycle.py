@@ -136,6 +136,19 @@ class LifecycleTest(unittest.TestCase):
         self.k.patch("/api/v1/namespaces/stuck/configmaps/held", {"metadata": {"finalizers": []}})
         self.gone("/api/v1/namespaces/stuck")
 
+    def test_finalize_subresource_clears_the_kubernetes_finalizer(self):
+        ns = self.ns("fin")
+        self.k.control("pause", controller="namespace")
+        try:
+            self.k.delete("/api/v1/namespaces/fin")
+            ns = self.k.get("/api/v1/namespaces/fin").json
+            ns["spec"]["finalizers"] = []
+            r = self.k.put("/api/v1/namespaces/fin/finalize", ns)
+            self.assertEqual(r.status, 200, r.body)
+            self.gone("/api/v1/namespaces/fin")
+        finally:
+            self.k.control("resume", controller="namespace")
+
     def test_job_default_propagation_orphans_pods(self):
         job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
                "spec": {"template": {"spec": {"restartPolicy": "Never",

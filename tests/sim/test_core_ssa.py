@@ -45,16 +45,24 @@ class SsaTest(unittest.TestCase):
         self.assertEqual(r.json["spec"]["strategy"]["type"], "RollingUpdate")  # defaults still apply
 
     def test_no_op_apply_keeps_resource_version(self):
-        first = self.k.apply(DEP, deployment(), manager="alice").json
-        again = self.k.apply(DEP, deployment(), manager="alice")
+        # a NetworkPolicy: no controller writes to it behind the test's back
+        path = "/apis/networking.k8s.io/v1/namespaces/ssa/networkpolicies/deny"
+
+        def netpol(ports):
+            return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                    "metadata": {"name": "deny", "namespace": "ssa", "labels": {"a": "b"}},
+                    "spec": {"podSelector": {}, "policyTypes": ["Ingress"],
+                             "ingress": [{"ports": [{"port": p} for p in ports]}]}}
+        first = self.k.apply(path, netpol([80]), manager="alice").json
+        again = self.k.apply(path, netpol([80]), manager="alice")
         self.assertEqual(again.status, 200)
         self.assertEqual(again.json["metadata"]["resourceVersion"], first["metadata"]["resourceVersion"])
         self.assertEqual(again.json["metadata"]["managedFields"], first["metadata"]["managedFields"])
         # the JSON form of the same configuration, as kubectl sends it, is a no-op too
-        same = self.k.request("PATCH", DEP, json.dumps(deployment()), "application/apply-patch+yaml",
+        same = self.k.request("PATCH", path, json.dumps(netpol([80])), "application/apply-patch+yaml",
                               fieldManager="alice")
         self.assertEqual(same.json["metadata"]["resourceVersion"], first["metadata"]["resourceVersion"])
-        changed = self.k.apply(DEP, deployment(replicas=3), manager="alice").json
+        changed = self.k.apply(path, netpol([80, 443]), manager="alice").json
         self.assertNotEqual(changed["metadata"]["resourceVersion"], first["metadata"]["resourceVersion"])
         self.assertEqual(changed["metadata"]["generation"], 2)
 

@@ -209,14 +209,16 @@ class KubectlTest(unittest.TestCase):
         self.kubectl("get", "at", "-A")
 
     def test_logs(self):
-        self.apply_stack()
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "talker"},
                "spec": {"containers": [{"name": "main", "image": "busybox:1.36"}]}}
-        self.assertEqual(self.k.post("/api/v1/namespaces/kc/pods", pod).status, 201)
-        self.k.control("log", namespace="kc", pod="talker", container="main", text="hello from talker\nbye\n")
-        out = self.kubectl("logs", "talker", "-n", "kc")
-        self.assertEqual(out.stdout, "hello from talker\nbye\n")
-        out = self.kubectl("logs", "talker", "-n", "kc", "--tail=1")
+        self.assertEqual(self.k.post("/api/v1/namespaces/default/pods", pod).status, 201)
+        self.k.wait_for(lambda: (self.k.get("/api/v1/namespaces/default/pods/talker").json.get("status") or {})
+                        .get("phase") == "Running", timeout=20, what="pod Running")
+        self.k.control("log", namespace="default", pod="talker", container="main",
+                       text="hello from talker\nbye\n")
+        out = self.kubectl("logs", "talker", "-n", "default")
+        self.assertTrue(out.stdout.endswith("hello from talker\nbye\n"), out.stdout)
+        out = self.kubectl("logs", "talker", "-n", "default", "--tail=1")
         self.assertEqual(out.stdout, "bye\n")
 
     def test_zz_delete_namespace_waits_until_gone(self):

@@ -701,17 +701,15 @@ def _log_container(pod, container):
 
 
 def _log_text(sim, pod, container):
-    text = sim.pod_log(pod, container)
+    statuses = ((pod.get("status") or {}).get("containerStatuses") or []) + \
+        ((pod.get("status") or {}).get("initContainerStatuses") or [])
+    st = next((s for s in statuses if s.get("name") == container), None)
+    waiting = ((st or {}).get("state") or {}).get("waiting")
+    text = None if waiting else sim.pod_log(pod, container)
     if text is None:
-        statuses = ((pod.get("status") or {}).get("containerStatuses") or []) + \
-            ((pod.get("status") or {}).get("initContainerStatuses") or [])
-        st = next((s for s in statuses if s.get("name") == container), None)
-        waiting = ((st or {}).get("state") or {}).get("waiting")
-        if st is None or waiting:
-            reason = (waiting or {}).get("reason") or "ContainerCreating"
-            raise errors.bad_request('container "%s" in pod "%s" is waiting to start: %s'
-                                     % (container, pod["metadata"]["name"], reason))
-        return ""
+        reason = (waiting or {}).get("reason") or "ContainerCreating"
+        raise errors.bad_request('container "%s" in pod "%s" is waiting to start: %s'
+                                 % (container, pod["metadata"]["name"], reason))
     return text
 
 

@@ -22,6 +22,7 @@ enum kind {
 	K_STRING,    /* non-empty string */
 	K_NAME,      /* DNS-1123 label (a namespace) */
 	K_PATH,      /* file system path, relative to the config file's directory */
+	K_SOCKET,    /* a K_PATH naming a Unix socket: a file, short enough for sun_path */
 	K_URL,       /* http:// or https:// URL */
 	K_UINT,      /* integer in [min, max] */
 	K_BOOL,      /* true or false */
@@ -52,6 +53,7 @@ struct key {
 };
 
 #define OFF(f) offsetof(struct config, f)
+#define SOCKET_PATH_MAX 107   /* sizeof(sockaddr_un.sun_path) - 1 on Linux */
 #define MS(x)  ((uint64_t)(x))
 #define SEC    MS(1000)
 #define HOUR   (3600 * SEC)
@@ -113,7 +115,7 @@ static const struct key control_keys[] = {
 
 static const struct key root_keys[] = {
 	{ "kubeconfig", K_PATH, OFF(kubeconfig), false, "/etc/rancher/k3s/k3s.yaml", 0, 0, NULL, NULL },
-	{ "socket", K_PATH, OFF(socket), false, "/run/agentd/agentd.sock", 0, 0, NULL, NULL },
+	{ "socket", K_SOCKET, OFF(socket), false, "/run/agentd/agentd.sock", 0, 0, NULL, NULL },
 	{ "state_dir", K_PATH, OFF(state_dir), false, "/var/lib/agentd", 0, 0, NULL, NULL },
 	{ "control_group", K_STRING, OFF(control_group), true, NULL, 0, 0, NULL, NULL },
 	{ "manifests", K_PATH, OFF(manifests), false, "manifests", 0, 0, NULL, NULL },
@@ -262,6 +264,8 @@ kind_expected(const struct key *k, char *buf, size_t size)
 		return "a namespace name (lower-case letters, digits and '-', at most 63)";
 	case K_PATH:
 		return "a non-empty path";
+	case K_SOCKET:
+		return "a socket file path of at most 107 bytes";
 	case K_URL:
 		return "an http:// or https:// URL";
 	case K_UINT:
@@ -454,14 +458,20 @@ set_scalar(struct parser *p, const struct key *k, const char *keypath, const cha
 	case K_STRING:
 	case K_NAME:
 	case K_PATH:
+	case K_SOCKET:
 	case K_URL:
 		if (len == 0 || (k->kind == K_NAME && !valid_name(v)) ||
 		    (k->kind == K_URL && !valid_url(v)))
 			return fail(p, mark, "%s: expected %s, got '%s'", keypath,
 				    kind_expected(k, expected, sizeof(expected)), shown);
-		s = k->kind == K_PATH ? path_resolve(p->base_dir, v) : strdup(v);
+		s = k->kind == K_PATH || k->kind == K_SOCKET ? path_resolve(p->base_dir, v) : strdup(v);
 		if (s == NULL)
 			return -ENOMEM;
+		if (k->kind == K_SOCKET && (strcmp(s, "/") == 0 || strlen(s) > SOCKET_PATH_MAX)) {
+			free(s);
+			return fail(p, mark, "%s: expected %s, got '%s'", keypath,
+				    kind_expected(k, expected, sizeof(expected)), shown);
+		}
 		free(*(char **)f);
 		*(char **)f = s;
 		return 0;
@@ -527,6 +537,7 @@ clear_field(struct config *c, const struct key *k)
 	case K_STRING:
 	case K_NAME:
 	case K_PATH:
+	case K_SOCKET:
 	case K_URL:
 		free(*(char **)f);
 		*(char **)f = NULL;
@@ -815,9 +826,22 @@ apply_env(struct parser *p, const struct config_env *env, bool kubeconfig_in_fil
 		c->env_overrides |= CONFIG_ENV_SOCKET;
 	} else if (env->runtime_directory != NULL &&
 		   (d = first_of_list(env->runtime_directory, buf, sizeof(buf))) != NULL) {
-		const char *name = strrchr(c->socket, '/');
-		if (asprintf(&s, "%s/%s", d, name ? name + 1 : c->socket) < 0)
+		/* The socket keeps its file name; c->socket is absolute and never "/". */
+		char *dir = path_resolve(p->base_dir, d);
+		if (dir == NULL)
 			return -ENOMEM;
+		if (asprintf(&s, "%s%s", strcmp(dir, "/") == 0 ? "" : dir, strrchr(c->socket, '/')) < 0)
+			s = NULL;
+		free(dir);
+		if (s == NULL)
+			return -ENOMEM;
+		if (strlen(s) > SOCKET_PATH_MAX) {
+			if (asprintf(&p->error, "%s: socket %s (from $RUNTIME_DIRECTORY): longer than %d bytes",
+				     p->path, s, SOCKET_PATH_MAX) < 0)
+				p->error = NULL;
+			free(s);
+			return -ENAMETOOLONG;
+		}
 		free(c->socket);
 		c->socket = s;
 		c->env_overrides |= CONFIG_ENV_RUNTIME_DIR;
@@ -1126,6 +1150,7 @@ format_keys(struct strbuf *b, const struct config *c, const struct key *keys, in
 		case K_STRING:
 		case K_NAME:
 		case K_PATH:
+		case K_SOCKET:
 		case K_URL:
 			if (*(char *const *)f == NULL) {
 				sb_printf(b, " ~");

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 agentd_config "$T/agentd.yaml" "log: {level: debug}" \
-	"control: {max_clients: 4, idle_timeout: 1s}"
+	"control: {max_clients: 4, idle_timeout: 20s}"
 agentd_start "$T/agentd.yaml" || { fail start "agentd did not start"; t_done; }
 
 # --- status -------------------------------------------------------------------
@@ -35,6 +35,24 @@ check status-table-content grep -Eq '^api +FAIL +critical .*kubeconfig .*No such
 expect_rc 0 version ctl version
 check version-both grep -q "agentd $("$AGENTD" --version | cut -d' ' -f2) (protocol 1)" "$T/out"
 
+# --- the socket ------------------------------------------------------------------
+check socket-mode-0660 test "$(stat -c %a "$AGENTD_SOCK")" = 660
+expect_rc 1 second-agentd-refuses-live-socket timeout 5 "$AGENTD" -f -c "$T/agentd.yaml"
+check second-agentd-says-why grep -q "another agentd is listening" "$T/err"
+agentd_config "$T/notsock.yaml" "socket: $T/plain-file"
+sed -i '/^socket: .*agentd.sock$/d' "$T/notsock.yaml"
+touch "$T/plain-file"
+expect_rc 1 refuses-non-socket-path timeout 5 "$AGENTD" -f -c "$T/notsock.yaml"
+check refuses-non-socket-says-why grep -q "exists and is not a socket" "$T/err"
+# A stale socket (nobody listening) is replaced.
+"$PY" -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$T/stale.sock"
+agentd_config "$T/stale.yaml" "socket: $T/stale.sock"
+sed -i '/^socket: .*agentd.sock$/d' "$T/stale.yaml"
+"$AGENTD" -f -c "$T/stale.yaml" 2>>"$T/agentd-stale.log" &
+stale_pid=$!
+if wait_for 5 "$AGENTCTL" -s "$T/stale.sock" status; then pass stale-socket-replaced; else fail stale-socket-replaced "$(tail -2 "$T/agentd-stale.log")"; fi
+kill "$stale_pid"; wait "$stale_pid"
+
 # --- exit codes -----------------------------------------------------------------
 expect_rc 2 usage-unknown-command ctl frobnicate
 expect_rc 2 usage-bad-option "$AGENTCTL" --bogus status
@@ -43,6 +61,183 @@ expect_rc 2 usage-extra-arg ctl status extra
 expect_rc 3 unreachable "$AGENTCTL" -s "$T/nonexistent.sock" status
 check unreachable-names-socket grep -q "$T/nonexistent.sock" "$T/err"
 expect_rc 3 unreachable-env env AGENTD_SOCKET="$T/nonexistent.sock" "$AGENTCTL" status
+
+# --- rights (SO_PEERCRED) ----------------------------------------------------------
+share_with_nobody
+expect_rc 0 unprivileged-may-read as_nobody "$AGENTCTL" -s "$AGENTD_SOCK" --json status
+expect_rc 4 unprivileged-mutating-refused as_nobody "$AGENTCTL" -s "$AGENTD_SOCK" reload
+check refused-says-why grep -q "only root may run it" "$T/err"
+check refused-logged log_has "refused 'reload' for uid 65534"
+expect_rc 0 root-may-mutate ctl reload
+chmod 0600 "$AGENTD_SOCK"
+expect_rc 4 socket-permission-denied as_nobody "$AGENTCTL" -s "$AGENTD_SOCK" status
+chmod 0666 "$AGENTD_SOCK"
+
+# --- protocol abuse: each bad client gets an error frame; others keep working --------
+cat >"$T/raw.py" <<'PYEOF'
+# raw.py SOCKET CASE: speak the frame protocol by hand; print what came back.
+import json, socket, struct, sys, time
+
+def frame(t, payload, version=1, magic=b"AD"):
+    return magic + struct.pack(">BBI", version, t, len(payload)) + payload
+
+def read_frames(s):
+    buf, out = b"", []
+    s.settimeout(5)
+    while True:
+        try:
+            d = s.recv(65536)
+        except socket.timeout:
+            out.append(("TIMEOUT", None)); return out
+        if not d:
+            out.append(("EOF", None)); return out
+        buf += d
+        while len(buf) >= 8:
+            _, v, t, n = buf[:2], buf[2], buf[3], struct.unpack(">I", buf[4:8])[0]
+            if len(buf) < 8 + n:
+                break
+            p = buf[8:8 + n]; buf = buf[8 + n:]
+            out.append(({2: "REPLY", 3: "PROGRESS", 4: "ERROR", 5: "END"}.get(t, str(t)),
+                        json.loads(p) if p else None))
+
+sock, case = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX); s.connect(sock)
+req = json.dumps({"command": "status", "args": {}}).encode()
+if case == "garbage":
+    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+elif case == "oversize":
+    s.sendall(b"AD" + struct.pack(">BBI", 1, 1, 10 * 1024 * 1024) + b"x" * 1000)
+elif case == "wrong-version":
+    s.sendall(frame(1, req, version=7))
+elif case == "bad-json":
+    s.sendall(frame(1, b"{not json"))
+elif case == "not-request":
+    s.sendall(frame(2, req))
+elif case == "two-requests":
+    s.sendall(frame(1, req) + frame(1, json.dumps({"command": "version"}).encode()))
+    got = read_frames_until_two_ends = []
+    s.settimeout(5)
+    buf = b""
+    ends = 0
+    while ends < 2:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+        ends = buf.count(b"AD\x01\x05\x00\x00\x00\x00")
+    print("ENDS", ends)
+    sys.exit(0)
+elif case == "idle":
+    t0 = time.time()
+    out = read_frames(s)
+    print("AFTER %.1f" % (time.time() - t0))
+    for t, p in out:
+        print(t, json.dumps(p))
+    sys.exit(0)
+elif case == "max-size":
+    head = b'{"command":"status","args":{"pad":"'
+    tail = b'"}}'
+    payload = head + b"x" * (65536 - 8 - len(head) - len(tail)) + tail
+    s.sendall(frame(1, payload))
+elif case == "hold":
+    # Connect, then wait for a line on stdin before asking for status.
+    sys.stdin.readline()
+    s.sendall(frame(1, req))
+for t, p in read_frames(s):
+    print(t, json.dumps(p))
+PYEOF
+raw() { "$PY" "$T/raw.py" "$AGENTD_SOCK" "$@"; }
+
+# A client connected before the abuse and still served after it.
+coproc HOLD { "$PY" "$T/raw.py" "$AGENTD_SOCK" hold; }
+hold_pid=$HOLD_PID
+sleep 0.2
+raw garbage >"$T/garbage.out" 2>&1
+check garbage-error grep -q '^ERROR {"error": "protocol", "message": "not an agentd control frame' "$T/garbage.out"
+check garbage-end-then-close bash -c "tail -2 '$T/garbage.out' | tr '\n' ' ' | grep -q '^END null EOF'"
+raw oversize >"$T/oversize.out" 2>&1
+check oversize-error grep -q '^ERROR .*frame larger than 65536 bytes' "$T/oversize.out"
+raw wrong-version >"$T/version.out" 2>&1
+check wrong-version-error grep -q '^ERROR .*protocol version 7 not supported: agentd speaks version 1' "$T/version.out"
+raw bad-json >"$T/badjson.out" 2>&1
+check bad-json-error grep -q '^ERROR .*not valid JSON' "$T/badjson.out"
+raw not-request >"$T/notreq.out" 2>&1
+check not-request-error grep -q '^ERROR .*expected a REQUEST frame, got REPLY' "$T/notreq.out"
+check protocol-errors-logged log_has "protocol error from uid 0"
+echo go >&"${HOLD[1]}"
+hold_out=$(timeout 5 cat <&"${HOLD[0]}")
+if echo "$hold_out" | grep -q '^REPLY {"state": "wait-api"' && echo "$hold_out" | grep -q '^END'; then
+	pass second-client-still-served
+else
+	fail second-client-still-served "got: $hold_out"
+fi
+wait "$hold_pid" 2>/dev/null
+expect_rc 0 still-alive-after-abuse ctl status
+raw max-size >"$T/max.out" 2>&1
+check max-size-frame-accepted grep -q '^REPLY {"state"' "$T/max.out"
+raw two-requests >"$T/two.out" 2>&1
+check pipelined-requests-answered grep -qx 'ENDS 2' "$T/two.out"
+
+# --- limits ---------------------------------------------------------------------
+# A reload applies new limits: idle_timeout 1s, so a silent client hears why, then EOF.
+sed -i 's/idle_timeout: 20s/idle_timeout: 1s/' "$T/agentd.yaml"
+expect_rc 0 reload-limits ctl reload
+raw idle >"$T/idle.out" 2>&1
+check idle-timeout-error grep -q '^ERROR {"error": "limit", "message": "idle for 1.0s' "$T/idle.out"
+check idle-timeout-closed grep -q '^EOF' "$T/idle.out"
+check idle-timeout-timely awk '/^AFTER/ { exit !($2 >= 0.8 && $2 < 4) }' "$T/idle.out"
+
+# max_clients is 4: hold 4 connections open, the 5th is turned away with a reason.
+"$PY" - "$AGENTD_SOCK" >"$T/limit.out" 2>&1 <<'PYEOF'
+import socket, sys
+held = []
+for _ in range(4):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); held.append(s)
+extra = socket.socket(socket.AF_UNIX); extra.connect(sys.argv[1]); extra.settimeout(5)
+data = b""
+while True:
+    d = extra.recv(65536)
+    if not d:
+        break
+    data += d
+print(data[8:].split(b"AD\x01\x05")[0].decode())
+PYEOF
+check client-limit-error grep -q '"error":"limit","message":"too many control clients (limit 4)' "$T/limit.out"
+check client-limit-logged log_has 'too many control clients'
+wait_for 5 ctl status
+expect_rc 0 client-limit-recovers ctl status
+
+# --- reload ---------------------------------------------------------------------
+cp "$T/agentd.yaml" "$T/agentd.yaml.good"
+printf 'vault:\n  port: http\n' >>"$T/agentd.yaml"
+kill -HUP "$AGENTD_PID"
+if wait_for 5 log_has 'reload: keeping the current configuration: .*agentd.yaml:[0-9]+:[0-9]+: vault.port: expected an integer'; then
+	pass sighup-broken-config-reported
+else
+	fail sighup-broken-config-reported "no error with file:line:col in the log"
+fi
+expect_rc 0 sighup-broken-still-serving ctl --json status
+check sighup-broken-keeps-old grep -q "\"kubeconfig\":\"$T/kubeconfig\"" "$T/out"
+expect_rc 1 reload-broken-exit ctl reload
+check reload-broken-message grep -q 'configuration not reloaded, the old one stays: .*agentd.yaml:[0-9]*:[0-9]*: vault.port' "$T/err"
+# A good new config is applied: the api check now names the new kubeconfig.
+sed "s|^kubeconfig: .*|kubeconfig: $T/other-kubeconfig|" "$T/agentd.yaml.good" >"$T/agentd.yaml"
+kill -HUP "$AGENTD_PID"
+if wait_for 5 bash -c "'$AGENTCTL' -s '$AGENTD_SOCK' --json status | grep -q 'kubeconfig $T/other-kubeconfig: No such file'"; then
+	pass sighup-good-config-applied
+else
+	fail sighup-good-config-applied "api check still names the old kubeconfig"
+fi
+check sighup-reload-logged log_has 'reloaded configuration'
+# The control group takes effect on reload: nobody's group may now mutate.
+nobody_group=$(getent group 65534 | cut -d: -f1)
+printf 'control_group: %s\n' "$nobody_group" >>"$T/agentd.yaml"
+expect_rc 0 reload-with-group ctl reload
+# nobody's primary group is 65534 ($nobody_group on Debian: nogroup).
+expect_rc 0 control-group-may-mutate as_nobody "$AGENTCTL" -s "$AGENTD_SOCK" reload
+sed -i "s/^control_group: $nobody_group\$/control_group: no-such-group-xyz/" "$T/agentd.yaml"
+expect_rc 1 reload-unknown-group ctl reload
+check reload-unknown-group-message grep -q "control_group 'no-such-group-xyz'" "$T/err"
 
 # --- SIGTERM ----------------------------------------------------------------------
 sock=$AGENTD_SOCK

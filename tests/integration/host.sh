@@ -3,24 +3,8 @@
 # uninstall, man pages, the journald catalog, the launchd plist, bash
 # completion, socket activation and the build without libsystemd.
 # One line per case: PASS: name | FAIL: name: why | SKIP: name: why.
-set -u
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
-BUILD=${BUILD:-build}
-PY=${PY:-python3}
-T=$(mktemp -d "${TMPDIR:-/tmp}/agentd-host.XXXXXX")
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-nfail=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; nfail=$((nfail + 1)); }
-skip() { echo "SKIP: $1: $2"; }
+. "$(dirname "$0")/lib.sh"
+cd "$ROOT"
 
 # Highest exposure systemd-analyze may give agentd.service (systemd-timesyncd
 # scores 2.3 on Debian 12).
@@ -32,18 +16,9 @@ install_tree() { # DESTDIR
 	make -s --no-print-directory BUILD="$BUILD" DESTDIR="$1" install >"$T/install.log" 2>&1
 }
 
-# make install needs the default config, values and manifests, which land
-# from other branches; until then the cases that install say so and skip.
-need_inputs=""
-for f in config/agentd.yaml config/values.yaml manifests include/msgid.h; do
-	[ -e "$f" ] || need_inputs="$need_inputs $f"
-done
-
 # ---- units: systemd-analyze verify on the installed units --------------------
 if ! command -v systemd-analyze >/dev/null; then
 	skip units-verify "systemd-analyze not installed"
-elif [ -n "$need_inputs" ]; then
-	skip units-verify "needs make install, which needs:$need_inputs"
 elif ! install_tree "$T/vroot"; then
 	fail units-verify "make install failed: $(tail -3 "$T/install.log" | tr '\n' ' ')"
 else
@@ -77,7 +52,7 @@ if ! command -v systemd-analyze >/dev/null; then
 	skip units-security "systemd-analyze not installed"
 else
 	mkdir -p "$T/sec"
-	sed "s|@SBINDIR@|$ROOT/$BUILD|" units/agentd.service >"$T/sec/agentd.service"
+	sed "s|@SBINDIR@|$BUILD|" units/agentd.service >"$T/sec/agentd.service"
 	score=$(cd "$T/sec" && systemd-analyze security --offline=yes --no-pager ./agentd.service 2>&1 |
 		sed -n 's/.*Overall exposure level for agentd.service: \([0-9.]*\).*/\1/p')
 	ref=$(systemd-analyze security --offline=yes --no-pager /lib/systemd/system/systemd-timesyncd.service 2>/dev/null |
@@ -170,9 +145,7 @@ expected() {
 	EOF
 	find manifests -type f | sed 's|^|/usr/local/share/agentd/|'
 }
-if [ -n "$need_inputs" ]; then
-	skip install "not on this branch yet:$need_inputs"
-elif ! install_tree "$D"; then
+if ! install_tree "$D"; then
 	fail install "make install failed: $(tail -3 "$T/install.log" | tr '\n' ' ')"
 else
 	expected | sort >"$T/want"
@@ -220,11 +193,7 @@ fi
 # A PREFIX and SYSCONFDIR of our own, so the paths written into the config are
 # real and agentd -n can check them.
 P=$T/prefix
-if [ -n "$need_inputs" ]; then
-	skip installed-config "not on this branch yet:$need_inputs"
-elif ! grep -q 'check-config' agentd/main.c; then
-	skip installed-config "agentd -n (--check-config) not on this branch yet"
-elif ! make -s --no-print-directory BUILD="$BUILD" PREFIX="$P" SYSCONFDIR="$P/etc" install >"$T/install-p.log" 2>&1; then
+if ! make -s --no-print-directory BUILD="$BUILD" PREFIX="$P" SYSCONFDIR="$P/etc" install >"$T/install-p.log" 2>&1; then
 	fail installed-config "make install PREFIX=... failed: $(tail -3 "$T/install-p.log" | tr '\n' ' ')"
 elif ! out=$(cd / && env -u KUBECONFIG -u CREDENTIALS_DIRECTORY "$P/sbin/agentd" -n -c "$P/etc/agentd/agentd.yaml" 2>&1); then
 	fail installed-config "agentd -n rejects the installed config: $out"
@@ -239,6 +208,11 @@ elif ! mkdir -p "$T/creds" || ! echo 'apiVersion: v1' >"$T/creds/kubeconfig" ||
 else
 	pass installed-config
 fi
+
+# The commands `agentctl --help` lists (indented "  name ..." lines).
+agentctl_commands() {
+	"$AGENTCTL" --help 2>&1 | sed -n '/^commands:/,/^$/s/^  \([a-z][a-z0-9-]*\).*/\1/p'
+}
 
 # ---- man pages ---------------------------------------------------------------
 for page in docs/man/agentd.8 docs/man/agentctl.1 docs/man/agentd.yaml.5; do
@@ -255,41 +229,50 @@ for page in docs/man/agentd.8 docs/man/agentctl.1 docs/man/agentd.yaml.5; do
 	fi
 done
 
+# agentctl(1) documents every command the built agentctl has.
+undoc=""
+for c in $(agentctl_commands); do
+	grep -Eq "^\.(B|BR|BI) $c( |\$)" docs/man/agentctl.1 || undoc="$undoc $c"
+done
+if [ -z "$(agentctl_commands)" ]; then
+	fail man-agentctl-commands "agentctl --help lists no commands"
+elif [ -n "$undoc" ]; then
+	fail man-agentctl-commands "not documented in docs/man/agentctl.1:$undoc"
+else
+	pass man-agentctl-commands
+fi
+
 # ---- journald catalog ----------------------------------------------------------
 cat=docs/catalog/agentd.catalog
-if [ ! -f include/msgid.h ]; then
-	skip catalog "include/msgid.h not on this branch yet"
+ids=$(sed -n 's/^#define[[:space:]]*MSGID_[A-Z0-9_]*[[:space:]]*"\([0-9a-f]*\)".*/\1/p' include/msgid.h | sort)
+have=$(sed -n 's/^-- \([0-9a-f]\{32\}\)$/\1/p' "$cat" | sort)
+nomsg=$(comm -23 <(echo "$ids") <(echo "$have"))
+extra=$(comm -13 <(echo "$ids") <(echo "$have"))
+if [ -z "$ids" ]; then
+	fail catalog "no MESSAGE_ID found in include/msgid.h"
+elif [ -n "$nomsg$extra" ]; then
+	fail catalog "no entry for: $(echo $nomsg); entry for unknown id: $(echo $extra) — run: python3 docs/catalog/gen-catalog.py > $cat"
+elif guide=$(grep -o '`[0-9a-f]\{32\}`' docs/operator-guide.md | tr -d '`' | sort -u) &&
+	[ -n "$(comm -23 <(echo "$guide") <(echo "$ids"))" ]; then
+	fail catalog "docs/operator-guide.md names ids that include/msgid.h does not define: $(comm -23 <(echo "$guide") <(echo "$ids") | tr '\n' ' ')"
+elif ! "$PY" docs/catalog/gen-catalog.py include/msgid.h | diff -u "$cat" - >"$T/cat.diff"; then
+	fail catalog "$cat is stale against include/msgid.h — run: python3 docs/catalog/gen-catalog.py > $cat"
 else
-	ids=$(sed -n 's/^#define[[:space:]]*MSGID_[A-Z0-9_]*[[:space:]]*"\([0-9a-f]*\)".*/\1/p' include/msgid.h | sort)
-	have=$(sed -n 's/^-- \([0-9a-f]\{32\}\)$/\1/p' "$cat" | sort)
-	nomsg=$(comm -23 <(echo "$ids") <(echo "$have"))
-	extra=$(comm -13 <(echo "$ids") <(echo "$have"))
-	if [ -z "$ids" ]; then
-		fail catalog "no MESSAGE_ID found in include/msgid.h"
-	elif [ -n "$nomsg$extra" ]; then
-		fail catalog "no entry for: $(echo $nomsg); entry for unknown id: $(echo $extra) — run: python3 docs/catalog/gen-catalog.py > $cat"
-	elif guide=$(grep -o '`[0-9a-f]\{32\}`' docs/operator-guide.md | tr -d '`' | sort -u) &&
-		[ -n "$(comm -23 <(echo "$guide") <(echo "$ids"))" ]; then
-		fail catalog "docs/operator-guide.md names ids that include/msgid.h does not define: $(comm -23 <(echo "$guide") <(echo "$ids") | tr '\n' ' ')"
-	elif ! "$PY" docs/catalog/gen-catalog.py include/msgid.h | diff -u "$cat" - >"$T/cat.diff"; then
-		fail catalog "$cat is stale against include/msgid.h — run: python3 docs/catalog/gen-catalog.py > $cat"
+	pass "catalog ($(echo "$ids" | wc -l) ids)"
+fi
+# journalctl's own parser: build the binary catalog in a private root and
+# look every id up in it.
+j=$T/jroot
+mkdir -p "$j/usr/lib/systemd/catalog" "$j/var/lib/systemd/catalog"
+cp "$cat" "$j/usr/lib/systemd/catalog/"
+if ! out=$(journalctl --root="$j" --update-catalog 2>&1) || [ -n "$out" ]; then
+	fail catalog-journalctl "journalctl --update-catalog: $out"
+else
+	listed=$(journalctl --root="$j" --list-catalog $ids 2>&1 | awk '{ print $1 }' | sort)
+	if [ "$listed" = "$ids" ]; then
+		pass catalog-journalctl
 	else
-		pass "catalog ($(echo "$ids" | wc -l) ids)"
-	fi
-	# journalctl's own parser: build the binary catalog in a private root and
-	# look every id up in it.
-	j=$T/jroot
-	mkdir -p "$j/usr/lib/systemd/catalog" "$j/var/lib/systemd/catalog"
-	cp "$cat" "$j/usr/lib/systemd/catalog/"
-	if ! out=$(journalctl --root="$j" --update-catalog 2>&1) || [ -n "$out" ]; then
-		fail catalog-journalctl "journalctl --update-catalog: $out"
-	else
-		listed=$(journalctl --root="$j" --list-catalog $ids 2>&1 | awk '{ print $1 }' | sort)
-		if [ "$listed" = "$ids" ]; then
-			pass catalog-journalctl
-		else
-			fail catalog-journalctl "journalctl lists $(echo $listed), want $(echo $ids)"
-		fi
+		fail catalog-journalctl "journalctl lists $(echo $listed), want $(echo $ids)"
 	fi
 fi
 
@@ -329,58 +312,58 @@ else
 	[ "$(comp agentctl secret '')" = "put list import-k8s" ] || bad="$bad [secret]"
 	[ "$(comp agentctl bootstrap --r)" = --reset-test ] || bad="$bad [bootstrap --r]"
 	[ "$(comp agentctl lint --level r)" = restricted ] || bad="$bad [lint --level r]"
-	# Every command of agentctl(1) is offered.
-	all=$(comp agentctl '')
-	for c in $(sed -n 's/^\.BR\{0,1\} \([a-z-]*\).*/\1/p' docs/man/agentctl.1 |
-		grep -Ex 'status|unseal|bootstrap|verify|run|metrics|secret|lint|cron-next|version'); do
-		[[ " $all " == *" $c "* ]] || bad="$bad [missing $c]"
-	done
-	if [ -z "$bad" ]; then pass bash-completion; else fail bash-completion "wrong completions:$bad"; fi
+	# Every command the built agentctl lists is offered.
+all=$(comp agentctl '')
+for c in $(agentctl_commands); do
+	[[ " $all " == *" $c "* ]] || bad="$bad [no completion for '$c': add it to contrib/bash-completion/agentctl]"
+done
+if [ -z "$bad" ]; then pass bash-completion; else fail bash-completion "wrong completions:$bad"; fi
 fi
 
 # ---- socket activation -----------------------------------------------------------
 # LISTEN_FDS=1 on fd 3, as systemd passes it: agentd must serve there, not on
 # the socket path it would otherwise create.
-if ! grep -q 'sd_listen_fds\|LISTEN_FDS' agentd/*.c 2>/dev/null; then
-	skip socket-activation "agentd has no socket activation support on this branch yet"
-elif [ ! -f config/agentd.yaml ]; then
-	skip socket-activation "config/agentd.yaml not on this branch yet"
+sock=$T/act.sock
+act_env=(AGENTD_SOCKET="$T/own.sock" KUBECONFIG="$T/no-such-kubeconfig"
+	STATE_DIRECTORY="$T/state" RUNTIME_DIRECTORY="$T/run")
+if command -v systemd-socket-activate >/dev/null; then
+	# Listens, and starts agentd with the socket on the first connection.
+	act_how=systemd-socket-activate
+	systemd-socket-activate -l "$sock" "${act_env[@]/#/-E}" \
+		"$AGENTD" -f -c config/agentd.yaml >"$T/act.log" 2>&1 &
 else
-	sock=$T/act.sock
+	act_how=python3
 	(
-		exec env AGENTD_SOCKET="$T/own.sock" KUBECONFIG="$T/no-such-kubeconfig" \
-			STATE_DIRECTORY="$T/state" RUNTIME_DIRECTORY="$T/run" \
-			"$PY" - "$sock" "$BUILD/agentd" -f -c config/agentd.yaml <<-'EOF'
-			import os, socket, sys
-			s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-			s.bind(sys.argv[1]); s.listen(16)
-			if s.fileno() != 3:
-			    os.dup2(s.fileno(), 3)
-			os.set_inheritable(3, True)
-			os.environ["LISTEN_FDS"] = "1"
-			os.environ["LISTEN_PID"] = str(os.getpid())
-			os.environ["LISTEN_FDNAMES"] = "agentd.socket"
-			os.execv(sys.argv[2], sys.argv[2:])
-			EOF
+		exec env "${act_env[@]}" "$PY" - "$sock" "$AGENTD" -f -c config/agentd.yaml <<-'EOF'
+		import os, socket, sys
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+		s.bind(sys.argv[1]); s.listen(16)
+		if s.fileno() != 3:
+		    os.dup2(s.fileno(), 3)
+		os.set_inheritable(3, True)
+		os.environ["LISTEN_FDS"] = "1"
+		os.environ["LISTEN_PID"] = str(os.getpid())
+		os.environ["LISTEN_FDNAMES"] = "agentd.socket"
+		os.execv(sys.argv[2], sys.argv[2:])
+		EOF
 	) >"$T/act.log" 2>&1 &
-	pids+=($!)
-	mkdir -p "$T/state" "$T/run"
-	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
-	out=$(timeout 10 "$BUILD/agentctl" -s "$sock" --json status 2>&1)
-	rc=$?
-	if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
-		fail socket-activation "agentctl status on the passed socket: rc=$rc $out; log: $(tail -5 "$T/act.log" | tr '\n' ' ')"
-	elif ! echo "$out" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); assert d["state"] in ("starting","wait-api"), d' 2>"$T/json.err"; then
-		fail socket-activation "status is not the expected JSON: $out $(cat "$T/json.err")"
-	elif [ -e "$T/own.sock" ]; then
-		fail socket-activation "agentd created its own socket although one was passed"
-	else
-		pass socket-activation
-	fi
-	if [ -n "${pids[*]}" ] && kill "${pids[-1]}" 2>/dev/null; then
-		wait "${pids[-1]}" 2>/dev/null
-	fi
 fi
+act_pid=$!
+_t_pids+=("$act_pid")
+mkdir -p "$T/state" "$T/run"
+for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+out=$(timeout 10 "$AGENTCTL" -s "$sock" --json status 2>&1)
+rc=$?
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
+	fail socket-activation "agentctl status on the passed socket: rc=$rc $out; log: $(tail -5 "$T/act.log" | tr '\n' ' ')"
+elif ! echo "$out" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); assert d["state"] in ("starting","wait-api"), d' 2>"$T/json.err"; then
+	fail socket-activation "status is not the expected JSON: $out $(cat "$T/json.err")"
+elif [ -e "$T/own.sock" ]; then
+	fail socket-activation "agentd created its own socket although one was passed"
+else
+	pass "socket-activation ($act_how)"
+fi
+kill "$act_pid" 2>/dev/null && wait "$act_pid" 2>/dev/null
 
 # ---- build without libsystemd (macOS) ------------------------------------------
 nb=$BUILD/nosd
@@ -394,4 +377,4 @@ else
 	pass build-without-systemd
 fi
 
-[ "$nfail" -eq 0 ]
+t_done

@@ -139,6 +139,16 @@ test_env_overrides(void **state)
 	assert_string_equal(c->kubeconfig, "/etc/k.yaml");
 	assert_int_equal(c->env_overrides, CONFIG_ENV_SOCKET);
 	config_free(c);
+
+	/* A runtime directory that makes the socket path too long for sun_path. */
+	env = (struct config_env){ .runtime_directory = "/run/0123456789012345678901234567890123456789"
+							"0123456789012345678901234567890123456789"
+							"0123456789012345678901234567890123456789" };
+	assert_int_equal(config_parse(yaml, strlen(yaml), "x.yaml", "/etc/agentd", &env, &c, &err),
+			 -ENAMETOOLONG);
+	assert_non_null(strstr(err, "x.yaml: socket /run/0123"));
+	assert_non_null(strstr(err, "(from $RUNTIME_DIRECTORY): longer than 107 bytes"));
+	free(err);
 }
 
 static void

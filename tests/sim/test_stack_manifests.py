@@ -4,11 +4,13 @@ This is a check of the manifests, not a renderer.  agentd's loader
 (agentd/manifest.c) renders them; the small substitution below only follows the
 values contract closely enough to see the objects agentd will apply:
 a scalar that is exactly ${a.b.c} takes the typed value at that path, ${a.b.c}
-inside a longer string is replaced as text.
+inside a longer string is replaced as text, $${ is a literal ${.
 
 Each rule of DESIGN.md section 2 and issue 5 is one test; a failure names the
 file, the object and the container.
 """
+import base64
+import json
 import re
 import subprocess
 import tempfile
@@ -17,7 +19,8 @@ from pathlib import Path
 
 import yaml
 
-from simlib import pss
+from harness import K3sim
+from simlib import pss, templates
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "manifests"
@@ -33,7 +36,7 @@ LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/component",
 PRIVATE = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "127.0.0.0/8"]
 VAULT = "vault.hashicorp.com/"
 DIGEST = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
-PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+PLACEHOLDER = re.compile(r"(?<!\$)\$\{([^}]*)\}")
 VALUE_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*")
 
 
@@ -82,9 +85,9 @@ def substitute(node, values, where):
         return str(value)
 
     out = PLACEHOLDER.sub(text, node)
-    if "${" in out:
+    if re.search(r"(?<!\$)\$\{", out):
         raise SubstitutionError("%s: unterminated placeholder in %r" % (where, node))
-    return out
+    return out.replace("$${", "${")
 
 
 def load_values():
@@ -227,6 +230,9 @@ class StackTest(unittest.TestCase):
             substitute({"y": "${no.such}"}, self.values, "x")
         with self.assertRaisesRegex(SubstitutionError, "is not text"):
             substitute("a-${controller.resources}", self.values, "x")
+        with self.assertRaisesRegex(SubstitutionError, "unterminated"):
+            substitute("a-${controller", self.values, "x")
+        self.assertEqual(substitute("$${HOME}/${vault.kv.mount}", self.values, "x"), "${HOME}/secret")
 
     def test_every_object_labelled(self):
         for fname, obj in self.objects:
@@ -655,14 +661,18 @@ class StackTest(unittest.TestCase):
                                   env={"AGENTD_DEMO_TASK": "journalist", "PATH": "/usr/bin:/bin"},
                                   timeout=10)
 
-    @staticmethod
-    def render(data):
-        """What the injected template renders for a KV v2 entry (replaceAll as in the manifest)."""
-        return "".join("\nexport %s='%s'" % (k, v.replace("'", "'\\''")) for k, v in sorted(data.items()))
+    def render(self, task, data):
+        """The secret file of TASK for a KV v2 entry, rendered from the manifest's own
+        template by the simulator's template engine."""
+        tmpl = next(t for w, ns, k, t in self.agent_pods() if t["spec"]["containers"][0]["name"] == task)
+        ann = tmpl["metadata"]["annotations"]
+        path = ann[VAULT + "agent-inject-secret-%s.env" % task]
+        return templates.render(ann[VAULT + "agent-inject-template-%s.env" % task],
+                                lambda p: {"data": data, "metadata": {"version": 1}} if p == path else None)
 
     def test_demo_script_reports_key_names_only(self):
         data = {"OPENAI_API_KEY": "sk-very-secret", "FEED_TOKEN": "t0k3n"}
-        r = self.run_script({"journalist.env": self.render(data)})
+        r = self.run_script({"journalist.env": self.render("journalist", data)})
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout, "agent-task=journalist secret-file=journalist.env keys: FEED_TOKEN OPENAI_API_KEY\n"
                                    "agent-task=journalist result=ok\n")
@@ -674,14 +684,244 @@ class StackTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("agent-task=journalist result=fail", r.stdout)
 
+    def test_demo_script_empty_entry(self):
+        r = self.run_script({"journalist.env": self.render("journalist", {})})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "agent-task=journalist secret-file=journalist.env keys: \n"
+                                   "agent-task=journalist result=ok\n")
+
     def test_rendered_secret_file_is_shell_safe(self):
-        data = {"A": "it's $(touch /tmp/pwned) `id` \"q\" \\n $HOME"}
-        with tempfile.TemporaryDirectory() as d:
-            f = Path(d) / "x.env"
-            f.write_text(self.render(data))
-            out = subprocess.run(["sh", "-c", '. "$1"; printf %s "$A"', "sh", str(f)],
-                                 capture_output=True, text=True, timeout=10)
-        self.assertEqual(out.stdout, data["A"])
+        # Sourcing the file must give back every value byte for byte: nothing in a
+        # secret is expanded, executed or split.
+        data = {"A": "it's $(echo injected) `id` \"q\" \\n $HOME", "B": "'", "C": "a\nb", "D": ""}
+        for task in ("controller", "journalist", "publisher"):
+            with self.subTest(task=task), tempfile.TemporaryDirectory() as d:
+                f = Path(d) / (task + ".env")
+                f.write_text(self.render(task, data))
+                out = subprocess.run(["sh", "-c", '. "$1"; printf "%s|" "$A" "$B" "$C" "$D"',
+                                      "sh", str(f)], capture_output=True, text=True, timeout=10)
+                self.assertEqual(out.stderr, "")
+                self.assertEqual(out.stdout, "".join(v + "|" for v in (data[k] for k in "ABCD")))
+
+
+
+# ------------------------------------------------------------------ in the simulator
+# Kind -> (API prefix, plural) for the kinds manifests/ uses.
+RESOURCES = {
+    "Namespace": ("/api/v1", "namespaces"), "ServiceAccount": ("/api/v1", "serviceaccounts"),
+    "ConfigMap": ("/api/v1", "configmaps"), "Service": ("/api/v1", "services"),
+    "ResourceQuota": ("/api/v1", "resourcequotas"), "LimitRange": ("/api/v1", "limitranges"),
+    "Deployment": ("/apis/apps/v1", "deployments"), "StatefulSet": ("/apis/apps/v1", "statefulsets"),
+    "CronJob": ("/apis/batch/v1", "cronjobs"),
+    "NetworkPolicy": ("/apis/networking.k8s.io/v1", "networkpolicies"),
+    "Role": ("/apis/rbac.authorization.k8s.io/v1", "roles"),
+    "RoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "rolebindings"),
+    "ClusterRole": ("/apis/rbac.authorization.k8s.io/v1", "clusterroles"),
+    "ClusterRoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "clusterrolebindings"),
+    "MutatingWebhookConfiguration": ("/apis/admissionregistration.k8s.io/v1", "mutatingwebhookconfigurations"),
+    "CustomResourceDefinition": ("/apis/apiextensions.k8s.io/v1", "customresourcedefinitions"),
+}
+VAULT_PROXY = "/api/v1/namespaces/vault/pods/vault-0:8200/proxy"
+SECRETS = {"controller": {"CONTROLLER_TOKEN": "c-secret-value"},
+           "journalist": {"OPENAI_API_KEY": "sk-journalist-value", "FEED_TOKEN": "feed-value"},
+           "publisher": {"CMS_PASSWORD": "pa$$w'rd-value"}}
+
+
+def object_path(obj):
+    prefix, plural = RESOURCES[obj["kind"]]
+    ns = obj["metadata"].get("namespace")
+    return "%s/%s%s/%s" % (prefix, "namespaces/%s/" % ns if ns else "", plural, obj["metadata"]["name"])
+
+
+class SimulatorTest(unittest.TestCase):
+    """The acceptance of the stack in k3sim: the manifests applied phase by phase with the
+    gates of FACTS.md "Bootstrap order", Vault initialised and configured the way agentd
+    does it, then a run of each CronJob.  This drives the simulator directly (not
+    agentd) so that the manifests are proven against the simulated cluster on their own."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.values = load_values()
+        cls.objects = load_stack(cls.values)
+        cls.k = K3sim(speed=1.0).start()
+        try:
+            cls.bootstrap()
+        except BaseException:
+            cls.k.__exit__(None, None, None)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.__exit__(None, None, None)
+
+    @classmethod
+    def apply_phase(cls, fname):
+        for f, obj in cls.objects:
+            if f == fname:
+                r = cls.k.apply(object_path(obj), obj, manager="stack-test", force=True)
+                if r.status not in (200, 201):
+                    raise AssertionError("%s: apply %s: %s" % (f, obj_name(obj), r))
+
+    @classmethod
+    def get_when(cls, path, pred, timeout=30, what=None):
+        def probe():
+            r = cls.k.get(path)
+            return r.json if r.status == 200 and pred(r.json) else None
+        try:
+            return cls.k.wait_for(probe, timeout=timeout, what=what or path)
+        except AssertionError as e:
+            warnings = ["%s %s: %s" % (ev["involvedObject"]["name"], ev["reason"], ev["message"])
+                        for ns in NAMESPACES for ev in cls.k.get("/api/v1/namespaces/%s/events" % ns).json["items"]
+                        if ev.get("type") == "Warning"]
+            raise AssertionError("%s; warning events: %s" % (e, "; ".join(warnings[-5:]) or "none")) from None
+
+    @classmethod
+    def vault(cls, method, path, body=None, token=None, want=(200, 204)):
+        headers = {"X-Vault-Token": token} if token else None
+        r = cls.k.request(method, VAULT_PROXY + "/v1/" + path, body, headers=headers)
+        if r.status not in want:
+            raise AssertionError("vault %s %s: %s" % (method, path, r))
+        return r.json if r.body else None
+
+    @classmethod
+    def bootstrap(cls):
+        v, k = cls.values["vault"], cls.k
+        files = sorted(p.name for p in MANIFESTS.glob("*.yaml"))
+        phase = {n[3:-5]: n for n in files}
+        cls.apply_phase(phase["namespaces"])
+        cls.apply_phase(phase["vault-server"])
+        cls.get_when("/api/v1/namespaces/vault/pods/vault-0",
+                     lambda p: p["status"].get("phase") == "Running" and p["status"].get("podIP"),
+                     what="vault-0 Running with an IP")
+        init = cls.vault("POST", "sys/init", {"secret_shares": v["init"]["secret_shares"],
+                                              "secret_threshold": v["init"]["secret_threshold"]})
+        for key in init["keys_base64"][:v["init"]["secret_threshold"]]:
+            cls.vault("POST", "sys/unseal", {"key": key})
+        token = init["root_token"]
+        cls.vault("PUT", "sys/audit/" + v["audit"]["path"],
+                  {"type": v["audit"]["type"], "options": {"file_path": v["audit"]["file_path"]}}, token)
+        cls.vault("POST", "sys/mounts/" + v["kv"]["mount"], {"type": "kv", "options": {"version": "2"}}, token)
+        cls.vault("POST", "sys/auth/" + v["auth"]["mount"], {"type": "kubernetes"}, token)
+        cls.vault("POST", "auth/%s/config" % v["auth"]["mount"], {"kubernetes_host": v["auth"]["kubernetes_host"]},
+                  token)
+        policy = 'path "%s/data/%s*" {\n  capabilities = ["read"]\n}\n' % (v["kv"]["mount"], v["kv"]["prefix"])
+        cls.vault("PUT", "sys/policies/acl/" + v["policy"]["name"], {"policy": policy}, token)
+        cls.vault("POST", "auth/%s/role/%s" % (v["auth"]["mount"], v["auth"]["role"]),
+                  {"bound_service_account_names": v["auth"]["bound_service_accounts"],
+                   "bound_service_account_namespaces": v["auth"]["bound_namespaces"],
+                   "token_policies": [v["policy"]["name"]], "token_ttl": v["auth"]["token_ttl"],
+                   "token_max_ttl": v["auth"]["token_max_ttl"]}, token)
+        for task, data in SECRETS.items():
+            cls.vault("POST", "%s/data/%s%s" % (v["kv"]["mount"], v["kv"]["prefix"], task), {"data": data}, token)
+        cls.get_when("/api/v1/namespaces/vault/pods/vault-0",
+                     lambda p: any(c["type"] == "Ready" and c["status"] == "True"
+                                   for c in p["status"].get("conditions", [])), what="vault-0 Ready")
+        cls.apply_phase(phase["vault-injector"])
+        cls.get_when("/api/v1/namespaces/vault/endpoints/vault-agent-injector-svc",
+                     lambda e: any(s.get("addresses") for s in e.get("subsets") or []),
+                     what="injector endpoints ready")
+        cls.apply_phase(phase["vault-webhook"])
+        cls.get_when(object_path(next(o for f, o in cls.objects if o["kind"] == "MutatingWebhookConfiguration")),
+                     lambda w: w["webhooks"][0]["clientConfig"].get("caBundle"), what="webhook caBundle")
+        cls.apply_phase(phase["crds"])
+        cls.get_when(object_path(next(o for f, o in cls.objects if o["kind"] == "CustomResourceDefinition")),
+                     lambda c: any(x["type"] == "Established" and x["status"] == "True"
+                                   for x in (c.get("status") or {}).get("conditions", [])), what="CRD Established")
+        for name in ("agents-policy", "agents-controller", "agents-cronjobs"):
+            cls.apply_phase(phase[name])
+        cls.get_when("/apis/apps/v1/namespaces/ai-agents/deployments/agent-controller",
+                     lambda d: (d.get("status") or {}).get("availableReplicas") == cls.values["controller"]["replicas"],
+                     timeout=60, what="agent-controller available")
+        # Runs as `kubectl create job --from=cronjob/NAME` starts them (agentctl run).
+        for name in ("journalist", "publisher"):
+            cj = k.get("/apis/batch/v1/namespaces/ai-agents/cronjobs/" + name).json
+            job = {"apiVersion": "batch/v1", "kind": "Job",
+                   "metadata": {"name": name + "-manual", "namespace": "ai-agents",
+                                "annotations": {"cronjob.kubernetes.io/instantiate": "manual"},
+                                "labels": cj["spec"]["jobTemplate"]["metadata"].get("labels", {}),
+                                "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": name,
+                                                     "uid": cj["metadata"]["uid"]}]},
+                   "spec": cj["spec"]["jobTemplate"]["spec"]}
+            r = k.post("/apis/batch/v1/namespaces/ai-agents/jobs", job)
+            if r.status != 201:
+                raise AssertionError("create job from %s: %s" % (name, r))
+        for name in ("journalist", "publisher"):
+            cls.get_when("/apis/batch/v1/namespaces/ai-agents/jobs/%s-manual" % name,
+                         lambda j: any(c["type"] in ("Complete", "Failed") and c["status"] == "True"
+                                       for c in (j.get("status") or {}).get("conditions", [])),
+                         timeout=60, what="job %s-manual finished" % name)
+
+    def pods(self, ns):
+        return self.k.get("/api/v1/namespaces/%s/pods" % ns).json["items"]
+
+    def test_jobs_succeed(self):
+        for name in ("journalist", "publisher"):
+            job = self.k.get("/apis/batch/v1/namespaces/ai-agents/jobs/%s-manual" % name).json
+            with self.subTest(job=name):
+                self.assertTrue(any(c["type"] == "Complete" and c["status"] == "True"
+                                    for c in job["status"]["conditions"]), job["status"])
+
+    def test_every_pod_healthy(self):
+        for ns in NAMESPACES:
+            for p in self.pods(ns):
+                with self.subTest(pod="%s/%s" % (ns, p["metadata"]["name"])):
+                    if p["metadata"].get("ownerReferences", [{}])[0].get("kind") == "Job":
+                        self.assertEqual(p["status"]["phase"], "Succeeded")
+                    else:
+                        self.assertEqual(p["status"]["phase"], "Running")
+                        ready = [c for c in p["status"]["conditions"] if c["type"] == "Ready"]
+                        self.assertEqual(ready[0]["status"], "True", p["status"])
+
+    def test_agent_pods_injected_and_report_their_keys(self):
+        seen = set()
+        for p in self.pods("ai-agents"):
+            app = p["spec"]["containers"][0]["name"]
+            seen.add(app)
+            with self.subTest(pod=p["metadata"]["name"]):
+                self.assertEqual(p["metadata"]["annotations"].get(VAULT + "agent-inject-status"), "injected")
+                self.assertIn("vault-agent-init", [c["name"] for c in p["spec"].get("initContainers", [])])
+                log = self.k.get("/api/v1/namespaces/ai-agents/pods/%s/log" % p["metadata"]["name"],
+                                 container=app).body.decode()
+                want = "agent-task=%s secret-file=%s.env keys: %s\nagent-task=%s result=ok\n" % (
+                    app, app, " ".join(sorted(SECRETS[app])), app)
+                self.assertIn(want, log)
+                for value in SECRETS[app].values():
+                    self.assertNotIn(value, log)
+        self.assertEqual(seen, set(SECRETS))
+
+    def test_no_secret_objects_or_consumption(self):
+        self.assertEqual(self.k.get("/api/v1/namespaces/ai-agents/secrets").json["items"], [])
+        for p in self.pods("ai-agents"):
+            spec = p["spec"]
+            with self.subTest(pod=p["metadata"]["name"]):
+                for c in spec.get("initContainers", []) + spec["containers"]:
+                    for e in c.get("env", []):
+                        self.assertNotIn("secretKeyRef", e.get("valueFrom", {}))
+                    self.assertFalse([s for s in c.get("envFrom", []) if "secretRef" in s])
+                self.assertFalse([v for v in spec.get("volumes", []) if "secret" in v])
+
+    def test_every_container_has_requests_and_limits(self):
+        for ns in NAMESPACES:
+            for p in self.pods(ns):
+                for c in p["spec"].get("initContainers", []) + p["spec"]["containers"]:
+                    with self.subTest(container="%s/%s %s" % (ns, p["metadata"]["name"], c["name"])):
+                        for k in ("requests", "limits"):
+                            for r in ("cpu", "memory"):
+                                self.assertIn(r, c.get("resources", {}).get(k, {}))
+
+    def test_quota_admitted_everything(self):
+        rq = self.k.get("/api/v1/namespaces/ai-agents/resourcequotas/ai-agents").json
+        used, hard = rq["status"]["used"], rq["status"]["hard"]
+        for r in hard:
+            with self.subTest(resource=r):
+                self.assertLessEqual(quantity(used.get(r, "0")), quantity(hard[r]))
+        events = self.k.get("/api/v1/namespaces/ai-agents/events").json["items"]
+        self.assertEqual([e["message"] for e in events if e["reason"] == "FailedCreate"], [])
+
+    def test_vault_unsealed_with_audit(self):
+        health = self.k.request("GET", VAULT_PROXY + "/v1/sys/seal-status").json
+        self.assertFalse(health["sealed"])
+        self.assertTrue(health["initialized"])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """The consul-template subset Vault Agent templates in this stack use:
 {{ with secret "PATH" }} ... {{ end }}, {{ range $k, $v := .Data.data }} ... {{ end }},
-{{ $k }}, {{ $v }}, {{ .Data.data.KEY }}, {{ .Data.KEY }}, and {{- / -}} trimming.  Pure."""
+{{ $k }}, {{ $v }}, {{ $v | replaceAll "OLD" "NEW" }}, {{ .Data.data.KEY }}, {{ .Data.KEY }},
+and {{- / -}} trimming.  Pure."""
+import json
 import re
 
 _ACTION = re.compile(r"\{\{(-?)\s*(.*?)\s*(-?)\}\}", re.S)
@@ -50,6 +52,12 @@ def _parse(tokens, i, closers):
         if m:
             body, i = _parse(tokens, i + 1, ("end",))
             nodes.append(("range", m.group(1), m.group(2), m.group(3), body))
+            i += 1
+            continue
+        # consul-template's replaceAll (the stack quotes values for the shell with it)
+        m = re.fullmatch(r'\$(\w+)\s*\|\s*replaceAll\s+("(?:[^"\\]|\\.)*")\s+("(?:[^"\\]|\\.)*")', act)
+        if m:
+            nodes.append(("replace", m.group(1), json.loads(m.group(2)), json.loads(m.group(3))))
             i += 1
             continue
         m = re.fullmatch(r"\$(\w+)|(\.[\w.]*)", act)
@@ -103,10 +111,11 @@ def _run(nodes, dot, env, read_secret):
             coll = _field(dot, n[3]) or {}
             for k in sorted(coll):
                 out.append(_run(n[4], dot, dict(env, **{n[1]: k, n[2]: coll[k]}), read_secret))
-        elif n[0] == "var":
+        elif n[0] in ("var", "replace"):
             if n[1] not in env:
                 raise TemplateError("template: undefined variable: $%s" % n[1])
-            out.append(_fmt(env[n[1]]))
+            text = _fmt(env[n[1]])
+            out.append(text.replace(n[2], n[3]) if n[0] == "replace" else text)
         else:
             out.append(_fmt(_field(dot, n[1])))
     return "".join(out)

@@ -144,19 +144,24 @@ class SsaTest(unittest.TestCase):
         self.assertEqual((r.status, r.json["reason"]), (404, "NotFound"))
 
     def test_status_subresource_apply(self):
-        self.k.apply(DEP, deployment(), manager="alice")
-        st = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "ssa"},
-              "status": {"replicas": 2, "readyReplicas": 2}}
-        r = self.k.apply(DEP + "/status", st, manager="ctl")
+        # a Namespace: no controller rewrites the status of a live one
+        path = "/api/v1/namespaces/ssa"
+        cond = {"type": "Example", "status": "True", "reason": "Test", "message": "applied"}
+        st = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ssa"},
+              "status": {"conditions": [cond]}}
+        r = self.k.apply(path + "/status", st, manager="ctl")
         self.assertEqual(r.status, 200, r.body)
-        self.assertEqual(r.json["status"]["readyReplicas"], 2)
+        self.assertEqual(r.json["status"]["conditions"], [cond])
         e = [x for x in r.json["metadata"]["managedFields"] if x["manager"] == "ctl"][0]
-        self.assertEqual(e["subresource"], "status")
+        self.assertEqual((e["operation"], e["subresource"]), ("Apply", "status"))
+        self.assertIn('k:{"type":"Example"}', e["fieldsV1"]["f:status"]["f:conditions"])
         # status in an apply to the main resource is dropped
-        with_status = deployment()
-        with_status["status"] = {"replicas": 99}
-        r = self.k.apply(DEP, with_status, manager="alice")
-        self.assertEqual(r.json["status"]["replicas"], 2)
+        main = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ssa", "labels": {"x": "1"}},
+                "status": {"phase": "Terminating"}}
+        r = self.k.apply(path, main, manager="setup")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json["status"]["phase"], "Active")
+        self.assertEqual(r.json["metadata"]["labels"]["x"], "1")
 
 
 class PatchTest(unittest.TestCase):

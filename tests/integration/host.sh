@@ -234,7 +234,8 @@ done
 # agentctl(1) documents every command the built agentctl has.
 undoc=""
 for c in $(agentctl_commands); do
-	grep -Eq "^\.(B|BR|BI) $c( |\$)" docs/man/agentctl.1 || undoc="$undoc $c"
+	# roff writes a hyphen in a command name as \-
+	grep -Eq "^\.(B|BR|BI) ${c//-/\\\\?-}( |\$)" docs/man/agentctl.1 || undoc="$undoc $c"
 done
 if [ -z "$(agentctl_commands)" ]; then
 	fail man-agentctl-commands "agentctl --help lists no commands"

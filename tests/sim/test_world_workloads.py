@@ -83,6 +83,10 @@ class WorkloadTest(unittest.TestCase):
         self.assertTrue(fx.events(k, "crash", "BackOff", "Pod"))
         k.wait_for(lambda: fx.cond(k.get("/apis/apps/v1/namespaces/crash/deployments/c").json,
                                  "Available")["status"] == "False", timeout=10, what="deployment unavailable")
+        k.control("advance", seconds=601)
+        dep = fx.get_when(k, "/apis/apps/v1/namespaces/crash/deployments/c",
+                          lambda d: fx.cond(d, "Progressing")["status"] == "False", what="progress deadline")
+        self.assertEqual(fx.cond(dep, "Progressing")["reason"], "ProgressDeadlineExceeded")
 
     def test_statefulset_pvc_bound_and_unknown_class_pending(self):
         k = self.k

@@ -13,9 +13,12 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "apiprobe.h"
 #include "clock.h"
 #include "cmd.h"
 #include "daemon.h"
+#include "discover.h"
+#include "http.h"
 #include "log.h"
 #include "msgid.h"
 
@@ -215,6 +218,11 @@ daemon_run(const char *config_path, struct config *cfg)
 		goto out;
 	}
 	supervisor_on_state(d.sv, on_state, &d);
+	if (http_client_new(d.loop, &d.http) < 0 || !(d.apiprobe = apiprobe_new(d.loop, d.http, d.sv)) ||
+	    !(d.discover = discover_new(d.loop, d.http, d.apiprobe, d.sv, d.status, &d.config))) {
+		log_error("cannot set up the Kubernetes client");
+		goto out;
+	}
 	fd = open_socket(&d, has_group, gid, &unlink_path);
 	if (fd < 0)
 		goto out;
@@ -250,6 +258,9 @@ out:
 	if (wd_usec > 0)
 		ev_timer_stop(d.loop, &d.watchdog);
 	d.control = control_free(d.control);
+	d.discover = discover_free(d.discover);
+	d.apiprobe = apiprobe_free(d.apiprobe);
+	d.http = http_client_free(d.http);
 	d.sv = supervisor_free(d.sv);
 	d.status = status_free(d.status);
 	config_free(d.config);

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "strbuf.h"
 
 enum kind {
 	K_MAP,       /* nested mapping, described by `sub` */
@@ -1054,60 +1055,21 @@ out:
 
 /* ---- normalised output -------------------------------------------------- */
 
-struct strbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-sb_printf(struct strbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if (b->s != NULL && (size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t ncap = (b->cap ? b->cap * 2 : 1024) + (size_t)n;
-		char *ns = realloc(b->s, ncap);
-		if (ns == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->s = ns;
-		b->cap = ncap;
-	}
-}
-
 /* YAML double-quoted scalar; the escapes are the JSON subset. */
 static void
 sb_quoted(struct strbuf *b, const char *s)
 {
-	sb_printf(b, "\"");
+	strbuf_printf(b, "\"");
 	for (; *s != '\0'; s++) {
 		unsigned char ch = (unsigned char)*s;
 		if (ch == '"' || ch == '\\')
-			sb_printf(b, "\\%c", ch);
+			strbuf_printf(b, "\\%c", ch);
 		else if (ch < 0x20 || ch == 0x7f)
-			sb_printf(b, "\\x%02x", ch);
+			strbuf_printf(b, "\\x%02x", ch);
 		else
-			sb_printf(b, "%c", ch);
+			strbuf_printf(b, "%c", ch);
 	}
-	sb_printf(b, "\"");
+	strbuf_printf(b, "\"");
 }
 
 static const char *
@@ -1133,10 +1095,10 @@ format_keys(struct strbuf *b, const struct config *c, const struct key *keys, in
 
 	for (const struct key *k = keys; k->name != NULL; k++) {
 		const void *f = (const char *)c + k->off;
-		sb_printf(b, "%*s%s:", depth * 2, "", k->name);
+		strbuf_printf(b, "%*s%s:", depth * 2, "", k->name);
 		switch (k->kind) {
 		case K_MAP:
-			sb_printf(b, "\n");
+			strbuf_printf(b, "\n");
 			format_keys(b, c, k->sub, depth + 1);
 			continue;
 		case K_STRING:
@@ -1145,38 +1107,38 @@ format_keys(struct strbuf *b, const struct config *c, const struct key *keys, in
 		case K_SOCKET:
 		case K_URL:  /* kind_is_string */
 			if (*(char *const *)f == NULL) {
-				sb_printf(b, " ~");
+				strbuf_printf(b, " ~");
 			} else {
-				sb_printf(b, " ");
+				strbuf_printf(b, " ");
 				sb_quoted(b, *(char *const *)f);
 			}
-			sb_printf(b, "%s", env_note(c, k));
+			strbuf_printf(b, "%s", env_note(c, k));
 			break;
 		case K_UINT:
-			sb_printf(b, " %u", *(const unsigned *)f);
+			strbuf_printf(b, " %u", *(const unsigned *)f);
 			break;
 		case K_BOOL:
-			sb_printf(b, " %s", *(const bool *)f ? "true" : "false");
+			strbuf_printf(b, " %s", *(const bool *)f ? "true" : "false");
 			break;
 		case K_DURATION:
 			config_format_duration(*(const uint64_t *)f, dur, sizeof(dur));
-			sb_printf(b, " %s", dur);
+			strbuf_printf(b, " %s", dur);
 			break;
 		case K_LEVEL:
-			sb_printf(b, " %s", log_level_to_string(*(const int *)f));
+			strbuf_printf(b, " %s", log_level_to_string(*(const int *)f));
 			break;
 		case K_STRLIST: {
 			const struct config_strlist *l = f;
 			if (l->n == 0)
-				sb_printf(b, " []");
+				strbuf_printf(b, " []");
 			for (size_t i = 0; i < l->n; i++) {
-				sb_printf(b, "\n%*s- ", depth * 2 + 2, "");
+				strbuf_printf(b, "\n%*s- ", depth * 2 + 2, "");
 				sb_quoted(b, l->v[i]);
 			}
 			break;
 		}
 		}
-		sb_printf(b, "\n");
+		strbuf_printf(b, "\n");
 	}
 }
 

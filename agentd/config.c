@@ -3,7 +3,6 @@
  * config_format() are pure; config_load() is the only function doing I/O. */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "readfile.h"
 #include "strbuf.h"
 
 enum kind {
@@ -984,50 +984,23 @@ config_env_from_environ(struct config_env *env)
 int
 config_load(const char *path, const struct config_env *env, struct config **out, char **error)
 {
-	char *buf = NULL, *dir = NULL, *slash, *copy;
-	struct stat st;
+	char *buf = NULL, *dir, *slash, *copy;
 	size_t len = 0;
-	int fd, r;
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = -errno;
-		goto fail_errno;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -EINVAL;
-		if (asprintf(error, "%s: not a regular file", path) < 0)
+	r = readfile(path, CONFIG_MAX_SIZE, &buf, &len);
+	if (r < 0) {
+		if (asprintf(error, "%s: %s", path,
+			     r == -EINVAL ? "not a regular file"
+			     : r == -EFBIG ? "larger than 1 MiB" : strerror(-r)) < 0)
 			*error = NULL;
-		goto out;
-	}
-	if (st.st_size > CONFIG_MAX_SIZE) {
-		r = -EFBIG;
-		if (asprintf(error, "%s: larger than %d bytes", path, CONFIG_MAX_SIZE) < 0)
-			*error = NULL;
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			goto fail_errno;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+		return r;
 	}
 	/* The directory the file really lives in: relative paths follow the file. */
 	copy = strdup(path);
 	if (copy == NULL) {
-		r = -ENOMEM;
-		goto out;
+		free(buf);
+		return -ENOMEM;
 	}
 	slash = strrchr(copy, '/');
 	if (slash == copy)
@@ -1038,16 +1011,12 @@ config_load(const char *path, const struct config_env *env, struct config **out,
 	free(copy);
 	if (dir == NULL) {
 		r = -errno;
-		goto fail_errno;
+		if (asprintf(error, "%s: %s", path, strerror(-r)) < 0)
+			*error = NULL;
+		free(buf);
+		return r;
 	}
 	r = config_parse(buf, len, path, dir, env, out, error);
-	goto out;
-fail_errno:
-	if (asprintf(error, "%s: %s", path, strerror(-r)) < 0)
-		*error = NULL;
-out:
-	if (fd >= 0)
-		close(fd);
 	free(buf);
 	free(dir);
 	return r;

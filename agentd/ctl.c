@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "wipe.h"
 
 const struct ctl_cmd *
 ctl_find(const char *name)
@@ -111,13 +112,14 @@ ctl_request(struct ctl *c, const char *command, cJSON *args, ctl_frame_fn fn, vo
 	cJSON *req = proto_request_new(command, args);
 
 	if (req == NULL || proto_encode_json(PROTO_REQUEST, req, &frame, &flen) < 0) {
-		cJSON_Delete(req);
+		wipe_json_free(req);
 		fprintf(stderr, "agentctl: out of memory\n");
 		return CTL_EXIT_NOT_OK;
 	}
-	cJSON_Delete(req);
+	wipe_json_free(req);
 	r = connect_socket(c, &fd);
 	if (r != 0) {
+		explicit_bzero(frame, flen);
 		free(frame);
 		return r;
 	}

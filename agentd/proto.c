@@ -116,6 +116,9 @@ proto_encode_json(enum proto_type type, const cJSON *obj, uint8_t **out, size_t 
 		return -ENOMEM;
 	}
 	r = proto_encode(buf, PROTO_HEADER_SIZE + len, type, text, len);
+	/* A request may carry an unseal key: leave no copy in freed memory. */
+	if (text != NULL)
+		explicit_bzero(text, len);
 	free(text);
 	if (r < 0) {
 		free(buf);

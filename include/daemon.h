@@ -26,6 +26,7 @@ struct daemon {
 	struct status *status;
 	struct supervisor *sv;
 	struct control *control;
+	struct vaultwatch *vaultwatch; /* Vault pods, seal state, unseal (NULL without a client) */
 	uint64_t started;          /* CLOCK_REALTIME usec */
 
 	ev_signal sig_term, sig_int, sig_hup;

@@ -432,6 +432,13 @@ path_resolve(const char *base, const char *rel)
 	return out;
 }
 
+/* Kinds stored as a malloc'd char * (NULL when unset). */
+static bool
+kind_is_string(enum kind k)
+{
+	return k == K_STRING || k == K_NAME || k == K_PATH || k == K_SOCKET || k == K_URL;
+}
+
 static void *
 field(struct config *c, const struct key *k)
 {
@@ -454,12 +461,7 @@ set_scalar(struct parser *p, const struct key *k, const char *keypath, const cha
 	if (strlen(v) != len)
 		return fail(p, mark, "%s: expected %s, got a string containing a NUL byte", keypath,
 			    kind_expected(k, expected, sizeof(expected)));
-	switch (k->kind) {
-	case K_STRING:
-	case K_NAME:
-	case K_PATH:
-	case K_SOCKET:
-	case K_URL:
+	if (kind_is_string(k->kind)) {
 		if (len == 0 || (k->kind == K_NAME && !valid_name(v)) ||
 		    (k->kind == K_URL && !valid_url(v)))
 			return fail(p, mark, "%s: expected %s, got '%s'", keypath,
@@ -475,6 +477,8 @@ set_scalar(struct parser *p, const struct key *k, const char *keypath, const cha
 		free(*(char **)f);
 		*(char **)f = s;
 		return 0;
+	}
+	switch (k->kind) {
 	case K_UINT:
 		errno = 0;
 		u = strtoull(v, &end, 10);
@@ -510,8 +514,7 @@ set_scalar(struct parser *p, const struct key *k, const char *keypath, const cha
 				    kind_expected(k, expected, sizeof(expected)), shown);
 		*(int *)f = r;
 		return 0;
-	case K_MAP:
-	case K_STRLIST:
+	default:
 		break;
 	}
 	return fail(p, mark, "%s: expected %s, got '%s'", keypath,
@@ -533,20 +536,11 @@ clear_field(struct config *c, const struct key *k)
 {
 	void *f = field(c, k);
 
-	switch (k->kind) {
-	case K_STRING:
-	case K_NAME:
-	case K_PATH:
-	case K_SOCKET:
-	case K_URL:
+	if (kind_is_string(k->kind)) {
 		free(*(char **)f);
 		*(char **)f = NULL;
-		break;
-	case K_STRLIST:
+	} else if (k->kind == K_STRLIST) {
 		strlist_clear(f);
-		break;
-	default:
-		break;
 	}
 }
 
@@ -1151,7 +1145,7 @@ format_keys(struct strbuf *b, const struct config *c, const struct key *keys, in
 		case K_NAME:
 		case K_PATH:
 		case K_SOCKET:
-		case K_URL:
+		case K_URL:  /* kind_is_string */
 			if (*(char *const *)f == NULL) {
 				sb_printf(b, " ~");
 			} else {

@@ -108,8 +108,7 @@ print_result(struct ctl *c, enum proto_type type, const cJSON *payload, void *da
 	else
 		printf("%s\n", msg ? msg : "?");
 	/* DESIGN.md: exit 1 while Vault is still sealed. */
-	if (result != NULL && (strcmp(result, "progress") == 0 || strcmp(result, "duplicate") == 0 ||
-			       strcmp(result, "reset") == 0))
+	if (result != NULL && (strcmp(result, "progress") == 0 || strcmp(result, "duplicate") == 0))
 		return CTL_EXIT_NOT_OK;
 	return 0;
 }

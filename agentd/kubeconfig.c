@@ -360,7 +360,7 @@ kubeconfig_load(const char *path, const char *context, struct kubeconfig **out, 
 	size_t len;
 	int r = readfile(path, MAX_FILE, &text, &len);
 	if (r < 0) {
-		if (err && asprintf(err, "%s: cannot read kubeconfig: %s", path, strerror(-r)) < 0)
+		if (err && asprintf(err, "%s: %s", path, strerror(-r)) < 0)
 			*err = NULL;
 		return r;
 	}

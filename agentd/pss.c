@@ -1,7 +1,6 @@
 /* pss — Pod Security Standards checks, following kubernetes/pod-security-admission
  * policy/check_*.go (IDs, versions, reasons and detail wording). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,48 +8,9 @@
 #include <string.h>
 
 #include "pss.h"
+#include "strbuf.h"
 
 /* ---- small helpers ---- */
-
-struct sb {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
-
-__attribute__((format(printf, 2, 3))) static void
-sb_printf(struct sb *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		size_t avail = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->len : NULL, avail, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if ((size_t)n < avail) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t ncap = (b->cap + (size_t)n + 1) * 2;
-		char *p = realloc(b->s, ncap);
-
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->s = p;
-		b->cap = ncap;
-	}
-}
 
 struct names {
 	const char **v;
@@ -97,18 +57,31 @@ names_sort(struct names *l)
 
 /* `"a", "b"` */
 static void
-sb_join_quote(struct sb *b, const struct names *l)
+sb_join_quote(struct strbuf *b, const struct names *l)
 {
 	size_t i;
 
 	for (i = 0; i < l->n; i++)
-		sb_printf(b, "%s\"%s\"", i ? ", " : "", l->v[i]);
+		strbuf_printf(b, "%s\"%s\"", i ? ", " : "", l->v[i]);
 }
 
 static const char *
 plural(const char *one, const char *many, size_t n)
 {
 	return n == 1 ? one : many;
+}
+
+/* Who set a forbidden value: "pod", "container \"a\"",
+ * "pod and containers \"a\", \"b\"". */
+static void
+sb_setters(struct strbuf *d, bool pod, const struct names *c)
+{
+	if (pod)
+		strbuf_printf(d, "pod%s", c->n ? " and " : "");
+	if (c->n) {
+		strbuf_printf(d, "%s ", plural("container", "containers", c->n));
+		sb_join_quote(d, c);
+	}
 }
 
 static const cJSON *
@@ -196,7 +169,7 @@ pod_sc(const struct ev *e)
 }
 
 static void
-violation(struct ev *e, const char *check, const char *reason, struct sb *detail)
+violation(struct ev *e, const char *check, const char *reason, struct strbuf *detail)
 {
 	struct pss_violation *v;
 	struct pss_result *r = e->res;
@@ -232,6 +205,26 @@ track_oom(struct ev *e, const struct names *l)
 		e->oom = true;
 }
 
+/* A check whose one finding is "<setters> SUFFIX": POD says the pod-level
+ * field is bad, FN collects the containers. */
+static void
+check_setters(struct ev *e, bool pod, container_fn fn, const char *check, const char *reason,
+	      const char *suffix)
+{
+	struct names bad = { 0 };
+	struct strbuf d = { 0 };
+
+	visit_containers(e, fn, &bad);
+	track_oom(e, &bad);
+	if (pod || bad.n) {
+		sb_setters(&d, pod, &bad);
+		strbuf_printf(&d, " %s", suffix);
+		violation(e, check, reason, &d);
+	}
+	free(d.s);
+	free(bad.v);
+}
+
 /* KEP-127: user-namespaced pods relax runAsNonRoot/runAsUser (and baseline procMount). */
 static bool
 user_namespaced(const struct ev *e)
@@ -260,37 +253,26 @@ c_privileged(struct ev *e, const cJSON *c, void *arg)
 static void
 check_privileged(struct ev *e)
 {
-	struct names bad = { 0 };
-	struct sb d = { 0 };
-
-	visit_containers(e, c_privileged, &bad);
-	track_oom(e, &bad);
-	if (bad.n) {
-		sb_printf(&d, "%s ", plural("container", "containers", bad.n));
-		sb_join_quote(&d, &bad);
-		sb_printf(&d, " must not set securityContext.privileged=true");
-		violation(e, "privileged", "privileged", &d);
-	}
-	free(d.s);
-	free(bad.v);
+	check_setters(e, false, c_privileged, "privileged", "privileged",
+		      "must not set securityContext.privileged=true");
 }
 
 static void
 check_host_namespaces(struct ev *e)
 {
-	struct sb d = { 0 };
+	struct strbuf d = { 0 };
 	const char *sep = "";
 
 	if (get_bool(e->spec, "hostNetwork") == 1) {
-		sb_printf(&d, "%shostNetwork=true", sep);
+		strbuf_printf(&d, "%shostNetwork=true", sep);
 		sep = ", ";
 	}
 	if (get_bool(e->spec, "hostPID") == 1) {
-		sb_printf(&d, "%shostPID=true", sep);
+		strbuf_printf(&d, "%shostPID=true", sep);
 		sep = ", ";
 	}
 	if (get_bool(e->spec, "hostIPC") == 1)
-		sb_printf(&d, "%shostIPC=true", sep);
+		strbuf_printf(&d, "%shostIPC=true", sep);
 	if (d.len || d.oom)
 		violation(e, "hostNamespaces", "host namespaces", &d);
 	free(d.s);
@@ -300,7 +282,7 @@ static void
 check_host_path_volumes(struct ev *e)
 {
 	struct names bad = { 0 };
-	struct sb d = { 0 };
+	struct strbuf d = { 0 };
 	const cJSON *vol, *vols = get(e->spec, "volumes");
 
 	if (cJSON_IsArray(vols))
@@ -309,7 +291,7 @@ check_host_path_volumes(struct ev *e)
 				names_add(&bad, cname(vol), false);
 	track_oom(e, &bad);
 	if (bad.n) {
-		sb_printf(&d, "%s ", plural("volume", "volumes", bad.n));
+		strbuf_printf(&d, "%s ", plural("volume", "volumes", bad.n));
 		sb_join_quote(&d, &bad);
 		violation(e, "hostPathVolumes", "hostPath volumes", &d);
 	}
@@ -356,19 +338,18 @@ static void
 check_host_ports(struct ev *e)
 {
 	struct hostports h = { { 0 }, { 0 } };
-	struct sb d = { 0 };
+	struct strbuf d = { 0 };
 	size_t i;
 
 	visit_containers(e, c_hostports, &h);
 	track_oom(e, &h.containers);
 	track_oom(e, &h.ports);
 	if (h.containers.n) {
-		sb_printf(&d, "%s ", plural("container", "containers", h.containers.n));
-		sb_join_quote(&d, &h.containers);
-		sb_printf(&d, " %s %s ", plural("uses", "use", h.containers.n),
+		sb_setters(&d, false, &h.containers);
+		strbuf_printf(&d, " %s %s ", plural("uses", "use", h.containers.n),
 			  plural("hostPort", "hostPorts", h.ports.n));
 		for (i = 0; i < h.ports.n; i++)
-			sb_printf(&d, "%s%s", i ? ", " : "", h.ports.v[i]);
+			strbuf_printf(&d, "%s%s", i ? ", " : "", h.ports.v[i]);
 		violation(e, "hostPorts", "hostPort", &d);
 	}
 	for (i = 0; i < h.ports.n; i++)
@@ -431,7 +412,7 @@ check_capabilities(struct ev *e, bool restricted)
 {
 	static const char *const restricted_caps[] = { "NET_BIND_SERVICE", NULL };
 	struct capcheck k = { { 0 }, { 0 }, { 0 }, restricted ? restricted_caps : baseline_caps, restricted };
-	struct sb d = { 0 };
+	struct strbuf d = { 0 };
 
 	visit_containers(e, c_caps, &k);
 	track_oom(e, &k.bad_containers);
@@ -439,18 +420,16 @@ check_capabilities(struct ev *e, bool restricted)
 	track_oom(e, &k.missing_drop);
 	names_sort(&k.bad_caps);
 	if (k.missing_drop.n) {
-		sb_printf(&d, "%s ", plural("container", "containers", k.missing_drop.n));
-		sb_join_quote(&d, &k.missing_drop);
-		sb_printf(&d, " must set securityContext.capabilities.drop=[\"ALL\"]");
+		sb_setters(&d, false, &k.missing_drop);
+		strbuf_printf(&d, " must set securityContext.capabilities.drop=[\"ALL\"]");
 	}
 	if (k.bad_containers.n) {
 		if (d.len)
-			sb_printf(&d, "; ");
-		sb_printf(&d, "%s ", plural("container", "containers", k.bad_containers.n));
-		sb_join_quote(&d, &k.bad_containers);
-		sb_printf(&d, " must not include ");
+			strbuf_printf(&d, "; ");
+		sb_setters(&d, false, &k.bad_containers);
+		strbuf_printf(&d, " must not include ");
 		sb_join_quote(&d, &k.bad_caps);
-		sb_printf(&d, " in securityContext.capabilities.add");
+		strbuf_printf(&d, " in securityContext.capabilities.add");
 	}
 	if (d.len || d.oom)
 		violation(e, restricted ? "capabilities_restricted" : "capabilities_baseline",
@@ -464,7 +443,7 @@ check_capabilities(struct ev *e, bool restricted)
 /* appArmorProfile: beta annotations and (since the field went GA) the
  * securityContext.appArmorProfile.type fields. */
 struct apparmor {
-	struct sb d;
+	struct strbuf d;
 	size_t n;
 };
 
@@ -487,7 +466,7 @@ c_apparmor(struct ev *e, const cJSON *c, void *arg)
 	if (apparmor_type_ok(p))
 		return;
 	t = get_str(p, "type");
-	sb_printf(&a->d, "%scontainer \"%s\"=\"%s\"", a->n++ ? ", " : "", cname(c), t ? t : "");
+	strbuf_printf(&a->d, "%scontainer \"%s\"=\"%s\"", a->n++ ? ", " : "", cname(c), t ? t : "");
 }
 
 static void
@@ -502,7 +481,7 @@ check_apparmor(struct ev *e)
 	if (!apparmor_type_ok(p)) {
 		const char *t = get_str(p, "type");
 
-		sb_printf(&a.d, "pod \"%s\"", t ? t : "");
+		strbuf_printf(&a.d, "pod \"%s\"", t ? t : "");
 		a.n++;
 	}
 	visit_containers(e, c_apparmor, &a);
@@ -520,7 +499,7 @@ check_apparmor(struct ev *e)
 	for (i = 0; i < bad.n; i++) {
 		const cJSON *v = get(get_obj(e->meta, "annotations"), bad.v[i]);
 
-		sb_printf(&a.d, "%s%s=\"%s\"", a.n++ ? ", " : "", bad.v[i],
+		strbuf_printf(&a.d, "%s%s=\"%s\"", a.n++ ? ", " : "", bad.v[i],
 			  cJSON_IsString(v) ? v->valuestring : "");
 	}
 	if (a.n)
@@ -572,12 +551,12 @@ c_selinux(struct ev *e, const cJSON *c, void *arg)
 }
 
 static void
-sb_quoted_list(struct sb *d, const char *label, struct names *l, const char **sep)
+sb_quoted_list(struct strbuf *d, const char *label, struct names *l, const char **sep)
 {
 	if (!l->n)
 		return;
 	names_sort(l);
-	sb_printf(d, "%s%s ", *sep, plural(label, label, l->n));
+	strbuf_printf(d, "%s%s ", *sep, plural(label, label, l->n));
 	sb_join_quote(d, l);
 	*sep = "; ";
 }
@@ -586,7 +565,7 @@ static void
 check_selinux(struct ev *e)
 {
 	struct selinux s;
-	struct sb d = { 0 };
+	struct strbuf d = { 0 };
 	const char *sep = "";
 
 	memset(&s, 0, sizeof(s));
@@ -598,13 +577,8 @@ check_selinux(struct ev *e)
 	track_oom(e, &s.users);
 	track_oom(e, &s.roles);
 	if (s.pod_bad || s.containers.n) {
-		if (s.pod_bad)
-			sb_printf(&d, "pod%s", s.containers.n ? " and " : "");
-		if (s.containers.n) {
-			sb_printf(&d, "%s ", plural("container", "containers", s.containers.n));
-			sb_join_quote(&d, &s.containers);
-		}
-		sb_printf(&d, " set forbidden securityContext.seLinuxOptions: ");
+		sb_setters(&d, s.pod_bad, &s.containers);
+		strbuf_printf(&d, " set forbidden securityContext.seLinuxOptions: ");
 		sb_quoted_list(&d, s.types.n == 1 ? "type" : "types", &s.types, &sep);
 		sb_quoted_list(&d, s.users.n == 1 ? "user" : "users", &s.users, &sep);
 		sb_quoted_list(&d, s.roles.n == 1 ? "role" : "roles", &s.roles, &sep);
@@ -639,7 +613,7 @@ static void
 check_procmount(struct ev *e, bool restricted)
 {
 	struct procmount p;
-	struct sb d = { 0 };
+	struct strbuf d = { 0 };
 
 	if (!restricted && e->minor >= 35 && user_namespaced(e))
 		return;
@@ -649,9 +623,8 @@ check_procmount(struct ev *e, bool restricted)
 	track_oom(e, &p.values);
 	if (p.containers.n) {
 		names_sort(&p.values);
-		sb_printf(&d, "%s ", plural("container", "containers", p.containers.n));
-		sb_join_quote(&d, &p.containers);
-		sb_printf(&d, " must not set securityContext.procMount to ");
+		sb_setters(&d, false, &p.containers);
+		strbuf_printf(&d, " must not set securityContext.procMount to ");
 		sb_join_quote(&d, &p.values);
 		violation(e, restricted ? "procMount_restricted" : "procMount", "procMount", &d);
 	}
@@ -667,7 +640,7 @@ check_seccomp_baseline_annotations(struct ev *e)
 	static const char cprefix[] = "container.seccomp.security.alpha.kubernetes.io/";
 	const cJSON *ann = get_obj(e->meta, "annotations"), *a;
 	struct names bad = { 0 };
-	struct sb d = { 0 };
+	struct strbuf d = { 0 };
 	size_t i;
 
 	cJSON_ArrayForEach(a, ann) {
@@ -683,11 +656,11 @@ check_seccomp_baseline_annotations(struct ev *e)
 	track_oom(e, &bad);
 	names_sort(&bad);
 	if (bad.n) {
-		sb_printf(&d, "forbidden %s ", plural("annotation", "annotations", bad.n));
+		strbuf_printf(&d, "forbidden %s ", plural("annotation", "annotations", bad.n));
 		for (i = 0; i < bad.n; i++) {
 			const cJSON *v = get(ann, bad.v[i]);
 
-			sb_printf(&d, "%s%s=\"%s\"", i ? ", " : "", bad.v[i],
+			strbuf_printf(&d, "%s%s=\"%s\"", i ? ", " : "", bad.v[i],
 				  cJSON_IsString(v) ? v->valuestring : "");
 		}
 		violation(e, "seccompProfile_baseline", "seccompProfile", &d);
@@ -735,7 +708,7 @@ check_seccomp_fields(struct ev *e, bool restricted)
 {
 	struct seccomp s;
 	const cJSON *p = get_obj(pod_sc(e), "seccompProfile");
-	struct sb d = { 0 };
+	struct strbuf d = { 0 };
 	bool pod_bad = false;
 	const char *id = restricted ? "seccompProfile_restricted" : "seccompProfile_baseline";
 
@@ -756,19 +729,14 @@ check_seccomp_fields(struct ev *e, bool restricted)
 	track_oom(e, &s.values);
 	names_sort(&s.values);
 	if (pod_bad || s.explicit_bad.n) {
-		if (pod_bad)
-			sb_printf(&d, "pod%s", s.explicit_bad.n ? " and " : "");
-		if (s.explicit_bad.n) {
-			sb_printf(&d, "%s ", plural("container", "containers", s.explicit_bad.n));
-			sb_join_quote(&d, &s.explicit_bad);
-		}
-		sb_printf(&d, " must not set securityContext.seccompProfile.type to ");
+		sb_setters(&d, pod_bad, &s.explicit_bad);
+		strbuf_printf(&d, " must not set securityContext.seccompProfile.type to ");
 		sb_join_quote(&d, &s.values);
 		violation(e, id, "seccompProfile", &d);
 	} else if (restricted && s.implicit_bad.n) {
-		sb_printf(&d, "pod or %s ", plural("container", "containers", s.implicit_bad.n));
+		strbuf_printf(&d, "pod or %s ", plural("container", "containers", s.implicit_bad.n));
 		sb_join_quote(&d, &s.implicit_bad);
-		sb_printf(&d, " must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"");
+		strbuf_printf(&d, " must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"");
 		violation(e, id, "seccompProfile", &d);
 	}
 	free(d.s);
@@ -813,7 +781,7 @@ check_sysctls(struct ev *e)
 {
 	const cJSON *s, *list = get(pod_sc(e), "sysctls");
 	struct names bad = { 0 };
-	struct sb d = { 0 };
+	struct strbuf d = { 0 };
 	size_t i;
 
 	if (cJSON_IsArray(list))
@@ -828,7 +796,7 @@ check_sysctls(struct ev *e)
 	track_oom(e, &bad);
 	if (bad.n) {
 		for (i = 0; i < bad.n; i++)
-			sb_printf(&d, "%s%s", i ? ", " : "", bad.v[i]);
+			strbuf_printf(&d, "%s%s", i ? ", " : "", bad.v[i]);
 		violation(e, "sysctls", plural("forbidden sysctl", "forbidden sysctls", bad.n), &d);
 	}
 	free(d.s);
@@ -846,24 +814,8 @@ c_hostprocess(struct ev *e, const cJSON *c, void *arg)
 static void
 check_windows_host_process(struct ev *e)
 {
-	struct names bad = { 0 };
-	struct sb d = { 0 };
-	bool pod = get_bool(get_obj(pod_sc(e), "windowsOptions"), "hostProcess") == 1;
-
-	visit_containers(e, c_hostprocess, &bad);
-	track_oom(e, &bad);
-	if (pod || bad.n) {
-		if (pod)
-			sb_printf(&d, "pod%s", bad.n ? " and " : "");
-		if (bad.n) {
-			sb_printf(&d, "%s ", plural("container", "containers", bad.n));
-			sb_join_quote(&d, &bad);
-		}
-		sb_printf(&d, " must not set securityContext.windowsOptions.hostProcess=true");
-		violation(e, "windowsHostProcess", "hostProcess", &d);
-	}
-	free(d.s);
-	free(bad.v);
+	check_setters(e, get_bool(get_obj(pod_sc(e), "windowsOptions"), "hostProcess") == 1, c_hostprocess,
+		      "windowsHostProcess", "hostProcess", "must not set securityContext.windowsOptions.hostProcess=true");
 }
 
 struct hosts {
@@ -908,7 +860,7 @@ static void
 check_probe_hosts(struct ev *e)
 {
 	struct hosts h;
-	struct sb d = { 0 };
+	struct strbuf d = { 0 };
 
 	memset(&h, 0, sizeof(h));
 	visit_containers(e, c_hosts, &h);
@@ -917,9 +869,8 @@ check_probe_hosts(struct ev *e)
 	if (h.containers.n) {
 		names_sort(&h.containers);
 		names_sort(&h.hosts);
-		sb_printf(&d, "%s ", plural("container", "containers", h.containers.n));
-		sb_join_quote(&d, &h.containers);
-		sb_printf(&d, " %s %s ", plural("uses", "use", h.containers.n),
+		sb_setters(&d, false, &h.containers);
+		strbuf_printf(&d, " %s %s ", plural("uses", "use", h.containers.n),
 			  plural("probe or lifecycle host", "probe or lifecycle hosts", h.hosts.n));
 		sb_join_quote(&d, &h.hosts);
 		violation(e, "hostProbesAndHostLifecycle", "probe or lifecycle host", &d);
@@ -941,7 +892,7 @@ check_restricted_volumes(struct ev *e)
 {
 	const cJSON *vol, *vols = get(e->spec, "volumes"), *f;
 	struct names bad = { 0 }, types = { 0 };
-	struct sb d = { 0 };
+	struct strbuf d = { 0 };
 	size_t i;
 
 	if (cJSON_IsArray(vols))
@@ -964,12 +915,12 @@ check_restricted_volumes(struct ev *e)
 	track_oom(e, &types);
 	if (bad.n) {
 		names_sort(&types);
-		sb_printf(&d, "%s ", plural("volume", "volumes", bad.n));
+		strbuf_printf(&d, "%s ", plural("volume", "volumes", bad.n));
 		sb_join_quote(&d, &bad);
-		sb_printf(&d, " %s restricted volume %s ", plural("uses", "use", bad.n),
+		strbuf_printf(&d, " %s restricted volume %s ", plural("uses", "use", bad.n),
 			  plural("type", "types", types.n));
 		for (i = 0; i < types.n; i++)
-			sb_printf(&d, "%s\"%s\"", i ? ", " : "", types.v[i]);
+			strbuf_printf(&d, "%s\"%s\"", i ? ", " : "", types.v[i]);
 		violation(e, "restrictedVolumes", "restricted volume types", &d);
 	}
 	free(d.s);
@@ -988,19 +939,8 @@ c_ape(struct ev *e, const cJSON *c, void *arg)
 static void
 check_allow_privilege_escalation(struct ev *e)
 {
-	struct names bad = { 0 };
-	struct sb d = { 0 };
-
-	visit_containers(e, c_ape, &bad);
-	track_oom(e, &bad);
-	if (bad.n) {
-		sb_printf(&d, "%s ", plural("container", "containers", bad.n));
-		sb_join_quote(&d, &bad);
-		sb_printf(&d, " must set securityContext.allowPrivilegeEscalation=false");
-		violation(e, "allowPrivilegeEscalation", "allowPrivilegeEscalation != false", &d);
-	}
-	free(d.s);
-	free(bad.v);
+	check_setters(e, false, c_ape, "allowPrivilegeEscalation", "allowPrivilegeEscalation != false",
+		      "must set securityContext.allowPrivilegeEscalation=false");
 }
 
 struct nonroot {
@@ -1025,7 +965,7 @@ static void
 check_run_as_non_root(struct ev *e)
 {
 	struct nonroot n;
-	struct sb d = { 0 };
+	struct strbuf d = { 0 };
 	int pod;
 
 	if (e->minor >= 35 && user_namespaced(e))
@@ -1037,18 +977,13 @@ check_run_as_non_root(struct ev *e)
 	track_oom(e, &n.explicit_bad);
 	track_oom(e, &n.implicit_bad);
 	if (pod == 0 || n.explicit_bad.n) {
-		if (pod == 0)
-			sb_printf(&d, "pod%s", n.explicit_bad.n ? " and " : "");
-		if (n.explicit_bad.n) {
-			sb_printf(&d, "%s ", plural("container", "containers", n.explicit_bad.n));
-			sb_join_quote(&d, &n.explicit_bad);
-		}
-		sb_printf(&d, " must not set securityContext.runAsNonRoot=false");
+		sb_setters(&d, pod == 0, &n.explicit_bad);
+		strbuf_printf(&d, " must not set securityContext.runAsNonRoot=false");
 		violation(e, "runAsNonRoot", "runAsNonRoot != true", &d);
 	} else if (n.implicit_bad.n) {
-		sb_printf(&d, "pod or %s ", plural("container", "containers", n.implicit_bad.n));
+		strbuf_printf(&d, "pod or %s ", plural("container", "containers", n.implicit_bad.n));
 		sb_join_quote(&d, &n.implicit_bad);
-		sb_printf(&d, " must set securityContext.runAsNonRoot=true");
+		strbuf_printf(&d, " must set securityContext.runAsNonRoot=true");
 		violation(e, "runAsNonRoot", "runAsNonRoot != true", &d);
 	}
 	free(d.s);
@@ -1075,27 +1010,9 @@ c_uid0(struct ev *e, const cJSON *c, void *arg)
 static void
 check_run_as_user(struct ev *e)
 {
-	struct names bad = { 0 };
-	struct sb d = { 0 };
-	bool pod;
-
 	if (e->minor >= 35 && user_namespaced(e))
 		return;
-	pod = is_uid0(pod_sc(e));
-	visit_containers(e, c_uid0, &bad);
-	track_oom(e, &bad);
-	if (pod || bad.n) {
-		if (pod)
-			sb_printf(&d, "pod%s", bad.n ? " and " : "");
-		if (bad.n) {
-			sb_printf(&d, "%s ", plural("container", "containers", bad.n));
-			sb_join_quote(&d, &bad);
-		}
-		sb_printf(&d, " must not set runAsUser=0");
-		violation(e, "runAsUser", "runAsUser=0", &d);
-	}
-	free(d.s);
-	free(bad.v);
+	check_setters(e, is_uid0(pod_sc(e)), c_uid0, "runAsUser", "runAsUser=0", "must not set runAsUser=0");
 }
 
 /* ---- public API ---- */

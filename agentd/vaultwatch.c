@@ -26,6 +26,7 @@ struct vw_pod {
 	char uid[64];
 	bool runnable;       /* has an IP and is not terminating */
 	bool checking, again;
+	bool wanted;         /* check at the next loop iteration */
 	bool known;          /* a seal status arrived since it (re)started */
 	struct vw_pod *next_orphan; /* removed while its call was in flight */
 	struct vault_seal seal;
@@ -51,6 +52,7 @@ struct vaultwatch {
 
 	ev_timer tick;
 	double tick_every;
+	ev_timer soon;              /* runs wanted checks outside curl's callbacks */
 
 	bool sealed_episode;        /* MSGID_VAULT_SEALED logged, not yet ended */
 	enum sv_state interrupted;  /* the state vault-sealed replaced */
@@ -137,6 +139,36 @@ check_pod(struct vw_pod *p)
 		return;
 	}
 	p->checking = true;
+}
+
+/* Watch callbacks run inside libcurl's, where no new transfer may start:
+ * the check waits for the next loop iteration. */
+static void
+check_soon(struct vw_pod *p)
+{
+	struct vaultwatch *vw = p->vw;
+
+	p->wanted = true;
+	if (!ev_is_active(&vw->soon)) {
+		ev_timer_set(&vw->soon, 0., 0.);
+		ev_timer_start(vw->loop, &vw->soon);
+	}
+}
+
+static void
+on_soon(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct vaultwatch *vw = w->data;
+
+	(void)loop;
+	(void)revents;
+	for (size_t i = 0; i < vw->npods; i++) {
+		if (vw->pods[i]->wanted) {
+			vw->pods[i]->wanted = false;
+			check_pod(vw->pods[i]);
+		}
+	}
+	publish(vw);
 }
 
 void
@@ -231,7 +263,8 @@ on_list(void *arg, const cJSON *items)
 		if (!seen[i])
 			remove_pod(vw, vw->pods[i]);
 	vw->listed = true;
-	vaultwatch_refresh(vw);
+	for (size_t i = 0; i < vw->npods; i++)
+		check_soon(vw->pods[i]);
 	publish(vw);
 }
 
@@ -251,7 +284,7 @@ on_event(void *arg, const char *type, const cJSON *obj)
 	} else if (update_pod(vw, obj)) {
 		/* Any change (a restart, a container becoming ready) may mean a
 		 * new Vault process, and every new process is sealed. */
-		check_pod(find_pod(vw, name));
+		check_soon(find_pod(vw, name));
 	}
 	publish(vw);
 }
@@ -459,11 +492,46 @@ leave_sealed(struct vaultwatch *vw)
 	supervisor_set_state(vw->sv, back, why);
 }
 
+/* The same words as discovery's first look (discover.c), so that the two
+ * never make the check flap between phrasings. */
+static void
+set_check(struct vaultwatch *vw)
+{
+	char msg[1024] = "";
+	size_t o = 0;
+
+	if (vw->npods == 0) {
+		status_set(vw->st, "vault-sealed", false, STATUS_CRITICAL, "no running Vault server pod in namespace %s",
+			   (*vw->cfgp)->vault.namespace);
+		return;
+	}
+	for (size_t i = 0; i < vw->npods && o < sizeof(msg); i++) {
+		const struct vw_pod *p = vw->pods[i];
+		const char *sep = o ? "; " : "";
+		int n = 0;
+
+		if (!p->known)
+			n = snprintf(msg + o, sizeof(msg) - o, "%s%s: seal status unknown (%s)", sep, p->name,
+				     !p->runnable ? "not running" : p->error[0] ? p->error : "not read yet");
+		else if (!p->seal.initialized)
+			n = snprintf(msg + o, sizeof(msg) - o, "%s%s is not initialised", sep, p->name);
+		else if (p->seal.sealed)
+			n = snprintf(msg + o, sizeof(msg) - o, "%s%s is sealed (unseal progress %d/%d)", sep, p->name,
+				     p->seal.progress, p->seal.t);
+		if (n > 0)
+			o += (size_t)n;
+	}
+	if (o == 0)
+		status_set(vw->st, "vault-sealed", true, STATUS_CRITICAL, "every Vault pod is initialised and unsealed");
+	else
+		status_set(vw->st, "vault-sealed", false, STATUS_CRITICAL, "%s", msg);
+}
+
 static void
 publish(struct vaultwatch *vw)
 {
 	const struct config *cfg = *vw->cfgp;
-	char sealed[256] = "", uninit[256] = "", unknown[384] = "";
+	char sealed[256] = "";
 	const struct vw_pod *first_sealed = NULL;
 	size_t nsealed = 0, nunknown = 0, nuninit = 0;
 	enum sv_state state = supervisor_state(vw->sv);
@@ -476,10 +544,8 @@ publish(struct vaultwatch *vw)
 
 		if (!p->known) {
 			nunknown++;
-			append(unknown, sizeof(unknown), p->name);
 		} else if (!p->seal.initialized) {
 			nuninit++;
-			append(uninit, sizeof(uninit), p->name);
 		} else if (p->seal.sealed) {
 			if (nsealed++ == 0)
 				first_sealed = p;
@@ -494,22 +560,14 @@ publish(struct vaultwatch *vw)
 	if (pods != NULL)
 		supervisor_set_vault_pods(vw->sv, pods);
 
-	if (nsealed > 0)
-		status_set(vw->st, "vault-sealed", false, STATUS_CRITICAL, "sealed: %s \xe2\x80\x94 run: agentctl unseal",
-			   sealed);
-	else if (nuninit > 0)
-		status_set(vw->st, "vault-sealed", false, STATUS_CRITICAL,
-			   "not initialised: %s (the bootstrap initialises Vault)", uninit);
-	else if (vw->npods == 0)
-		status_set(vw->st, "vault-sealed", false, STATUS_CRITICAL,
-			   "no Vault server pod in namespace %s matches %s", cfg->vault.namespace, cfg->vault.selector);
-	else if (nunknown > 0)
-		status_set(vw->st, "vault-sealed", false, STATUS_CRITICAL, "seal status unknown: %s", unknown);
-	else
-		status_set(vw->st, "vault-sealed", true, STATUS_CRITICAL, "every Vault server pod (%zu) is unsealed",
-			   vw->npods);
+	set_check(vw);
 
 	if (nsealed > 0) {
+		if (state != SV_VAULT_SEALED && api_state(state)) {
+			vw->interrupted = state;
+			vw->have_interrupted = true;
+			supervisor_set_state(vw->sv, SV_VAULT_SEALED, SEALED_STATUS);
+		}
 		if (!vw->sealed_episode) {
 			char f_pod[300];
 
@@ -517,11 +575,7 @@ publish(struct vaultwatch *vw)
 			snprintf(f_pod, sizeof(f_pod), "AGENTD_VAULT_POD=%s", first_sealed->name);
 			log_send(LOG_WARNING, MSGID_VAULT_SEALED, LOG_FIELDS(f_pod, "AGENTD_CHECK=vault-sealed"),
 				 "Vault sealed (%s): run agentctl unseal", sealed);
-		}
-		if (state != SV_VAULT_SEALED && api_state(state)) {
-			vw->interrupted = state;
-			vw->have_interrupted = true;
-			supervisor_set_state(vw->sv, SV_VAULT_SEALED, SEALED_STATUS);
+			/* Whoever moved the state, the operator reads what to do. */
 			daemon_notify("STATUS=" SEALED_STATUS);
 		}
 		ask(vw, sealed, first_sealed);
@@ -700,6 +754,8 @@ vaultwatch_new(struct ev_loop *loop, struct http_client *http, struct supervisor
 		free(vw);
 		return NULL;
 	}
+	ev_timer_init(&vw->soon, on_soon, 0., 0.);
+	vw->soon.data = vw;
 	ev_timer_init(&vw->tick, on_tick, FAST_SECONDS, FAST_SECONDS);
 	vw->tick.data = vw;
 	vw->tick_every = FAST_SECONDS;
@@ -713,6 +769,7 @@ vaultwatch_free(struct vaultwatch *vw)
 	if (vw == NULL)
 		return NULL;
 	ev_timer_stop(vw->loop, &vw->tick);
+	ev_timer_stop(vw->loop, &vw->soon);
 	vw->ask = askpw_free(vw->ask);
 	stop_watch(vw, "agentd is stopping");
 	for (size_t i = 0; i < vw->npods; i++)

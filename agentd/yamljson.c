@@ -794,27 +794,20 @@ parse_node(struct ctx *c, yaml_event_t *ev, int depth, cJSON **out)
 			r = record(c, n, ev->start_mark);
 		break;
 	case YAML_SEQUENCE_START_EVENT:
-		anchor = (const char *)ev->data.sequence_start.anchor;
-		n = cJSON_CreateArray();
+	case YAML_MAPPING_START_EVENT: {
+		bool seq = ev->type == YAML_SEQUENCE_START_EVENT;
+
+		anchor = (const char *)(seq ? ev->data.sequence_start.anchor : ev->data.mapping_start.anchor);
+		n = seq ? cJSON_CreateArray() : cJSON_CreateObject();
 		if (!n) {
 			set_oom(c);
 			return -ENOMEM;
 		}
 		r = record(c, n, ev->start_mark);
 		if (r == 0)
-			r = parse_sequence(c, depth, n);
+			r = seq ? parse_sequence(c, depth, n) : parse_mapping(c, ev, depth, n);
 		break;
-	case YAML_MAPPING_START_EVENT:
-		anchor = (const char *)ev->data.mapping_start.anchor;
-		n = cJSON_CreateObject();
-		if (!n) {
-			set_oom(c);
-			return -ENOMEM;
-		}
-		r = record(c, n, ev->start_mark);
-		if (r == 0)
-			r = parse_mapping(c, ev, depth, n);
-		break;
+	}
 	default:
 		set_err(c, -EINVAL, ev->start_mark, "unexpected YAML event");
 		return -EINVAL;

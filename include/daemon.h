@@ -26,6 +26,9 @@ struct daemon {
 	struct status *status;
 	struct supervisor *sv;
 	struct control *control;
+	struct http_client *http;      /* shared by every API and Vault client */
+	struct apiprobe *apiprobe;     /* apiprobe_kube(): the Kubernetes client */
+	struct discover *discover;
 	struct vaultwatch *vaultwatch; /* Vault pods, seal state, unseal (NULL without a client) */
 	uint64_t started;          /* CLOCK_REALTIME usec */
 

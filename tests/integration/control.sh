@@ -3,6 +3,36 @@
 # protocol abuse, limits, reload, clean stop.  No cluster needed.
 . "$(dirname "$0")/lib.sh"
 
+# --- agentd -n: every golden pair through the real binary -------------------------
+# The unit test parses them as /etc/agentd/NAME.in: copy each to $T/etc/agentd/
+# and strip $T from the output.
+gdir=$ROOT/tests/golden/config
+mkdir -p "$T/etc/agentd"
+n_ok=0 n_bad=""
+for in in "$gdir"/*.in; do
+	name=$(basename "$in")
+	cp "$in" "$T/etc/agentd/$name"
+	out=$(cd / && env -u KUBECONFIG -u AGENTD_SOCKET -u STATE_DIRECTORY -u RUNTIME_DIRECTORY \
+		-u CREDENTIALS_DIRECTORY "$AGENTD" -n -c "$T/etc/agentd/$name" 2>&1)
+	rc=$?
+	got=$(printf '%s\n' "$out" | sed "s|^agentd: $T/etc/agentd/|error: |; s|\"$T/|\"/|")
+	want=$(cat "${in%.in}.ok")
+	case $name in ok-*) want_rc=0 ;; *) want_rc=1 ;; esac
+	if [ "$rc" -eq "$want_rc" ] && [ "$got" = "$want" ]; then
+		n_ok=$((n_ok + 1))
+	else
+		n_bad="$n_bad $name(exit $rc)"
+	fi
+done
+if [ -z "$n_bad" ] && [ "$n_ok" -gt 60 ]; then pass "check-config-golden ($n_ok files)"; else fail check-config-golden "differ:$n_bad"; fi
+expect_rc 1 check-config-missing-file "$AGENTD" -n -c "$T/none.yaml"
+check check-config-missing-says-why grep -q "$T/none.yaml: No such file or directory" "$T/err"
+expect_rc 2 agentd-usage "$AGENTD" --bogus
+agentd_config "$T/env.yaml"
+expect_rc 0 check-config-env-overrides env KUBECONFIG=/k.yaml AGENTD_SOCKET=/tmp/x.sock "$AGENTD" -n -c "$T/env.yaml"
+check check-config-env-kubeconfig grep -qx 'kubeconfig: "/k.yaml"  # from $KUBECONFIG' "$T/out"
+check check-config-env-socket grep -qx 'socket: "/tmp/x.sock"  # from $AGENTD_SOCKET' "$T/out"
+
 agentd_config "$T/agentd.yaml" "log: {level: debug}" \
 	"control: {max_clients: 4, idle_timeout: 20s}"
 agentd_start "$T/agentd.yaml" || { fail start "agentd did not start"; t_done; }
@@ -40,14 +70,12 @@ check socket-mode-0660 test "$(stat -c %a "$AGENTD_SOCK")" = 660
 expect_rc 1 second-agentd-refuses-live-socket timeout 5 "$AGENTD" -f -c "$T/agentd.yaml"
 check second-agentd-says-why grep -q "another agentd is listening" "$T/err"
 agentd_config "$T/notsock.yaml" "socket: $T/plain-file"
-sed -i '/^socket: .*agentd.sock$/d' "$T/notsock.yaml"
 touch "$T/plain-file"
 expect_rc 1 refuses-non-socket-path timeout 5 "$AGENTD" -f -c "$T/notsock.yaml"
 check refuses-non-socket-says-why grep -q "exists and is not a socket" "$T/err"
 # A stale socket (nobody listening) is replaced.
 "$PY" -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$T/stale.sock"
 agentd_config "$T/stale.yaml" "socket: $T/stale.sock"
-sed -i '/^socket: .*agentd.sock$/d' "$T/stale.yaml"
 "$AGENTD" -f -c "$T/stale.yaml" 2>>"$T/agentd-stale.log" &
 stale_pid=$!
 if wait_for 5 "$AGENTCTL" -s "$T/stale.sock" status; then pass stale-socket-replaced; else fail stale-socket-replaced "$(tail -2 "$T/agentd-stale.log")"; fi
@@ -239,6 +267,16 @@ sed -i "s/^control_group: $nobody_group\$/control_group: no-such-group-xyz/" "$T
 expect_rc 1 reload-unknown-group ctl reload
 check reload-unknown-group-message grep -q "control_group 'no-such-group-xyz'" "$T/err"
 
+# --- status --watch ------------------------------------------------------------------
+timeout 2.5 "$AGENTCTL" -s "$AGENTD_SOCK" --json status --watch >"$T/watch.out" 2>&1
+rc=$?
+if [ "$rc" -eq 124 ] && [ "$(wc -l <"$T/watch.out")" -ge 1 ] &&
+	"$PY" -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$T/watch.out"; then
+	pass status-watch
+else
+	fail status-watch "exit $rc, output: $(head -c 200 "$T/watch.out")"
+fi
+
 # --- SIGTERM ----------------------------------------------------------------------
 sock=$AGENTD_SOCK
 agentd_stop
@@ -246,5 +284,34 @@ rc=$?
 if [ "$rc" -eq 0 ]; then pass sigterm-clean-exit; else fail sigterm-clean-exit "exit $rc"; fi
 check sigterm-socket-removed test ! -e "$sock"
 check sigterm-logged log_has 'stopping on'
+
+# --- sd_notify: READY, STATUS, WATCHDOG, RELOADING, STOPPING ---------------------------
+"$PY" - "$T/notify.sock" >"$T/notify.out" 2>&1 <<'PYEOF' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(15)
+print("LISTENING", flush=True)
+while True:
+    try:
+        msg = s.recv(4096).decode()
+    except socket.timeout:
+        break
+    print(msg.replace("\n", "|"), flush=True)
+    if "STOPPING=1" in msg:
+        break
+PYEOF
+notify_pid=$!
+wait_for 5 grep -q LISTENING "$T/notify.out"
+agentd_config "$T/notify.yaml" "socket: $T/notify-agentd.sock"
+NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=400000 agentd_start "$T/notify.yaml"
+sleep 1
+kill -HUP "$AGENTD_PID"
+sleep 0.3
+agentd_stop
+wait "$notify_pid"
+check notify-ready grep -q '^READY=1|STATUS=wait-api' "$T/notify.out"
+check notify-status-words grep -q '^STATUS=wait-api: ' "$T/notify.out"
+check notify-watchdog test "$(grep -c '^WATCHDOG=1' "$T/notify.out")" -ge 3
+check notify-reloading grep -q '^RELOADING=1|MONOTONIC_USEC=[0-9]' "$T/notify.out"
+check notify-stopping grep -q '^STOPPING=1' "$T/notify.out"
 
 t_done

@@ -81,6 +81,8 @@ done
 grep -q '^WatchdogSec=' "$svc" || missing="$missing WatchdogSec="
 grep -Eq '^After=.*k3s\.service' "$svc" || missing="$missing After=k3s.service"
 grep -Eq '^(Requires|BindsTo|Requisite)=.*k3s' "$svc" && missing="$missing (k3s.service must not be required)"
+# Peer credentials must stay real (control_group, refusal logs).
+grep -Eq '^PrivateUsers=(yes|true|1|on)' "$svc" && missing="$missing (PrivateUsers= hides clients' uids)"
 sock=units/agentd.socket
 for want in 'ListenStream=/run/agentd/agentd.sock' 'SocketMode=0660' 'SocketGroup=agentd'; do
 	grep -qx "$want" "$sock" || missing="$missing $want"
@@ -232,7 +234,8 @@ done
 # agentctl(1) documents every command the built agentctl has.
 undoc=""
 for c in $(agentctl_commands); do
-	grep -Eq "^\.(B|BR|BI) $c( |\$)" docs/man/agentctl.1 || undoc="$undoc $c"
+	# roff writes a hyphen in a command name as \-
+	grep -Eq "^\.(B|BR|BI) ${c//-/\\\\?-}( |\$)" docs/man/agentctl.1 || undoc="$undoc $c"
 done
 if [ -z "$(agentctl_commands)" ]; then
 	fail man-agentctl-commands "agentctl --help lists no commands"
@@ -240,6 +243,20 @@ elif [ -n "$undoc" ]; then
 	fail man-agentctl-commands "not documented in docs/man/agentctl.1:$undoc"
 else
 	pass man-agentctl-commands
+fi
+
+# Every long option the built binaries print in --help is in their page.
+undoc=""
+for pair in "$AGENTD:docs/man/agentd.8" "$AGENTCTL:docs/man/agentctl.1"; do
+	bin=${pair%%:*} page=${pair#*:}
+	for o in $("$bin" --help 2>&1 | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+		grep -qF -- "${o//-/\\-}" "$page" || undoc="$undoc $(basename "$page"):$o"
+	done
+done
+if [ -n "$undoc" ]; then
+	fail man-options "options not documented:$undoc"
+else
+	pass man-options
 fi
 
 # ---- journald catalog ----------------------------------------------------------

@@ -25,7 +25,9 @@
 # agentd
 #   agentd_config FILE [YAML...]   write a config whose kubeconfig, socket and state_dir
 #                              live in $T (kubeconfig: $T/kubeconfig, which does not
-#                              exist unless you create it), plus extra YAML lines
+#                              exist unless you create it), plus extra YAML lines;
+#                              an extra top-level "kubeconfig:", "socket:" or
+#                              "state_dir:" line replaces that default
 #   agentd_start [CONFIG] [ARGS...]  start `$AGENTD -f -c CONFIG` (default $T/agentd.yaml,
 #                              written by agentd_config if missing) in the background,
 #                              stderr to $T/agentd.log; wait until `agentctl status`
@@ -102,11 +104,12 @@ t_done() {
 agentd_config() {
 	local file=$1
 	shift
+	local key line
 	{
-		echo "kubeconfig: $T/kubeconfig"
-		echo "socket: $T/agentd.sock"
-		echo "state_dir: $T/state"
-		local line
+		for key in kubeconfig:$T/kubeconfig socket:$T/agentd.sock state_dir:$T/state; do
+			# An extra line setting the same key replaces the default.
+			printf '%s\n' "$@" | grep -q "^${key%%:*}:" || echo "${key%%:*}: ${key#*:}"
+		done
 		for line in "$@"; do echo "$line"; done
 	} >"$file"
 }

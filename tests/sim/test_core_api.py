@@ -165,6 +165,9 @@ class CrudTest(Base):
         self.assertRegex(r.json["metadata"]["name"], r"^pfx-[a-z0-9]{5}$")
 
     def test_cluster_scoped_and_generation(self):
+        # the world's deployment controller would write the status this test reads
+        self.k.control("pause", controller="deployment")
+        self.addCleanup(self.k.control, "resume", controller="deployment")
         crd_like = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "fast"},
                     "provisioner": "example.com/x"}
         r = self.k.post("/apis/storage.k8s.io/v1/storageclasses", crd_like)

@@ -127,6 +127,11 @@ class AdmissionTest(unittest.TestCase):
         self.assertEqual(ev["type"], "Warning")
         self.assertRegex(ev["message"], r'^Error creating: pods "web-[a-z0-9]+-[a-z0-9]{5}" is forbidden: failed '
                                         r'quota: mem: must specify limits.memory for: web$')
+        dep = fx.get_when(self.k, "/apis/apps/v1/namespaces/quota-ev/deployments/web",
+                          lambda d: fx.cond(d, "ReplicaFailure"), what="ReplicaFailure")
+        cond = fx.cond(dep, "ReplicaFailure")
+        self.assertEqual((cond["status"], cond["reason"]), ("True", "FailedCreate"))
+        self.assertIn("failed quota: mem: must specify limits.memory for: web", cond["message"])
 
     def test_limit_range_defaults(self):
         self.ns("lr")

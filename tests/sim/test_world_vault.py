@@ -3,6 +3,9 @@ import base64
 import datetime as dt
 import json
 import os
+import shutil
+import subprocess
+import tempfile
 import unittest
 
 from simlib import vault
@@ -103,6 +106,38 @@ class SealTest(VaultTestCase):
         self.init()
         self.assertEqual(self.call("PUT", "/v1/sys/init", {"secret_shares": 1, "secret_threshold": 1}),
                          (400, {"errors": ["Vault is already initialized"]}))
+
+    @unittest.skipUnless(shutil.which("gpg"), "gpg not installed")
+    def test_pgp_keys_encrypt_the_shares(self):
+        with tempfile.TemporaryDirectory() as home:
+            env = dict(os.environ, GNUPGHOME=home)
+
+            def gpg(*args, data=None):
+                return subprocess.run(["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", ""] +
+                                      list(args), input=data, env=env, capture_output=True, check=True).stdout
+            gpg("--quick-gen-key", "op <op@example.org>", "ed25519", "sign", "never")
+            fpr = [x.split(b":")[9] for x in gpg("--with-colons", "--list-keys").splitlines()
+                   if x.startswith(b"fpr:")][0].decode()
+            gpg("--quick-add-key", fpr, "cv25519", "encr", "never")
+            pub = base64.b64encode(gpg("--export", fpr)).decode()
+            status, body = self.call("PUT", "/v1/sys/init", {"secret_shares": 2, "secret_threshold": 2,
+                                                             "pgp_keys": [pub, pub], "root_token_pgp_key": pub})
+            self.assertEqual(status, 200, body)
+            shares = [gpg("-dq", data=base64.b64decode(k)).decode() for k in body["keys_base64"]]
+            root = gpg("-dq", data=base64.b64decode(body["root_token"])).decode()
+        self.assertTrue(all(len(s) == 66 for s in shares))
+        self.assertTrue(root.startswith("hvs."))
+        status, st = self.unseal(shares)
+        self.assertEqual((status, st["sealed"]), (200, False))
+        self.assertEqual(self.call("GET", "/v1/sys/mounts", token=root)[0], 200)
+        self.assertEqual(self.call("PUT", "/v1/sys/init", {"secret_shares": 1, "secret_threshold": 1})[0], 400)
+
+    def test_bad_pgp_key_rejected(self):
+        status, body = self.call("PUT", "/v1/sys/init", {"secret_shares": 1, "secret_threshold": 1,
+                                                         "pgp_keys": ["not base64!"]})
+        self.assertEqual(status, 400)
+        self.assertIn("PGP key", body["errors"][0])
+        self.assertEqual(self.call("GET", "/v1/sys/init"), (200, {"initialized": False}))
 
     def test_restart_is_sealed_and_storage_keeps_no_raw_secrets(self):
         init = self.init(1, 1)

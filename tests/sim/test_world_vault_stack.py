@@ -8,28 +8,16 @@ from harness import K3sim
 PROXY = "/api/v1/namespaces/vault/pods/vault-0:8200/proxy"
 
 
-def _get_when(k, path, pred, timeout=10, what=None):
-    def probe():
-        r = k.get(path)
-        return r.json if r.status == 200 and pred(r.json) else None
-    return k.wait_for(probe, timeout=timeout, what=what or path)
-
-
-def _cond(obj, type_):
-    for c in (obj.get("status") or {}).get("conditions") or []:
-        if c["type"] == type_:
-            return c
-    return None
-
-
-def _running(o):
-    return (o.get("status") or {}).get("phase") == "Running"
-
-
 def _vault(k, method, path, body=None, token=None):
     headers = {"X-Vault-Token": token} if token else None
     r = k.request(method, PROXY + path, body, headers=headers)
     return r.status, (json.loads(r.body) if r.body else None)
+
+
+def _seal_status(k):
+    """sys/seal-status once the Vault container listens again (a restart refuses briefly)."""
+    return k.wait_for(lambda: (lambda r: r[1] if r[0] == 200 else None)(_vault(k, "GET", "/v1/sys/seal-status")),
+                      timeout=10, what="vault listening")
 
 
 def _kubectl_status(pod):
@@ -65,7 +53,7 @@ class VaultStack:
         assert r.status == 201, r.body
         sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "journalist"}}
         assert k.post("/api/v1/namespaces/ai-agents/serviceaccounts", sa).status == 201
-        _get_when(k, "/api/v1/namespaces/vault/pods/vault-0", _running, what="vault-0 running")
+        fx.get_when(k, "/api/v1/namespaces/vault/pods/vault-0", fx.phase("Running"), what="vault-0 running")
 
     def init_unseal_configure(self):
         k = self.k
@@ -94,7 +82,7 @@ class VaultStack:
         assert body["sealed"] is False, body
 
 
-def agent_pod(name, pre_only=False, task="journalist", restart="Always", job=False):
+def agent_pod(name, pre_only=False, task="journalist", restart="Always"):
     c = fx.container("agent", env=[{"name": "AGENTD_DEMO_TASK", "value": task}])
     p = fx.pod(name, [c], annotations=fx.agent_annotations(pre_only=pre_only), sa="journalist", restart=restart)
     return p
@@ -117,8 +105,8 @@ class VaultProxyTest(unittest.TestCase):
             self.assertEqual(st, 503)
             st, body = _vault(k, "PUT", "/v1/sys/unseal", {"key": init["keys_base64"][2]})
             self.assertEqual((st, body["sealed"]), (200, False))
-            pod = _get_when(k, "/api/v1/namespaces/vault/pods/vault-0",
-                            lambda p: (_cond(p, "Ready") or {}).get("status") == "True", what="vault-0 Ready")
+            pod = fx.get_when(k, "/api/v1/namespaces/vault/pods/vault-0",
+                            lambda p: (fx.cond(p, "Ready") or {}).get("status") == "True", what="vault-0 Ready")
             self.assertTrue(pod["status"]["containerStatuses"][0]["ready"])
             st, _ = _vault(k, "PUT", "/v1/sys/audit/stdout", {"type": "file", "options": {"file_path": "stdout"}},
                            stack.root)
@@ -136,26 +124,39 @@ class VaultProxyTest(unittest.TestCase):
             self.assertEqual(r.json["kind"], "Status")
             # reboot: objects persist, Vault comes back sealed and initialised, NotReady
             k.reboot()
-            st, body = _vault(k, "GET", "/v1/sys/seal-status")
-            if st != 200:
-                k.wait_for(lambda: _vault(k, "GET", "/v1/sys/seal-status")[0] == 200, timeout=10, what="vault back")
-                st, body = _vault(k, "GET", "/v1/sys/seal-status")
+            body = _seal_status(k)
             self.assertEqual((body["initialized"], body["sealed"]), (True, True))
             pod = k.get("/api/v1/namespaces/vault/pods/vault-0").json
             self.assertGreaterEqual(pod["status"]["containerStatuses"][0]["restartCount"], 1)
-            self.assertNotEqual((_cond(pod, "Ready") or {}).get("status"), "True")
+            self.assertNotEqual((fx.cond(pod, "Ready") or {}).get("status"), "True")
             stack.unseal()
             st, body = _vault(k, "GET", "/v1/sys/audit", token=stack.root)
             self.assertIn("stdout/", body)
+
+
+class RestartTest(unittest.TestCase):
+    def test_control_restart_pod_seals_vault(self):
+        with K3sim() as k:
+            stack = VaultStack(k, injector=False)
+            stack.init_unseal_configure()
+            k.control("restart-pod", namespace="vault", name="vault-0")
+            body = _seal_status(k)
+            self.assertEqual((body["sealed"], body["initialized"]), (True, True))
+            pod = k.get("/api/v1/namespaces/vault/pods/vault-0").json
+            self.assertEqual(pod["status"]["containerStatuses"][0]["restartCount"], 1)
+            self.assertTrue(fx.events(k, "vault", "Killing", "Pod"))
+            stack.unseal()
+            st, body = _vault(k, "GET", "/v1/secret/data/agents/journalist", token=stack.root)
+            self.assertEqual(body["data"]["data"]["API_KEY"], "k-1")
 
 
 class InjectorTest(unittest.TestCase):
     def test_injects_and_pod_waits_in_init_until_vault_unsealed(self):
         with K3sim() as k:
             stack = VaultStack(k)
-            _get_when(k, "/apis/apps/v1/namespaces/vault/deployments/vault-agent-injector",
-                      lambda d: (_cond(d, "Available") or {}).get("status") == "True", what="injector available")
-            cfg = _get_when(k, "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/"
+            fx.get_when(k, "/apis/apps/v1/namespaces/vault/deployments/vault-agent-injector",
+                      lambda d: (fx.cond(d, "Available") or {}).get("status") == "True", what="injector available")
+            cfg = fx.get_when(k, "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/"
                                "vault-agent-injector-cfg",
                             lambda c: c["webhooks"][0]["clientConfig"].get("caBundle"), what="caBundle")
             self.assertIn(b"BEGIN CERTIFICATE", __import__("base64").b64decode(
@@ -177,19 +178,19 @@ class InjectorTest(unittest.TestCase):
             self.assertIn({"name": "vault-secrets", "mountPath": "/vault/secrets"},
                           pod["spec"]["containers"][0]["volumeMounts"])
             # Vault is uninitialised and sealed: the pod waits in Init:0/1
-            pod = _get_when(k, "/api/v1/namespaces/ai-agents/pods/agent",
+            pod = fx.get_when(k, "/api/v1/namespaces/ai-agents/pods/agent",
                             lambda p: "running" in ((p["status"].get("initContainerStatuses") or [{}])[0]
                                                     .get("state") or {}), what="init running")
             self.assertEqual(_kubectl_status(pod), "Init:0/1")
             self.assertEqual(pod["status"]["phase"], "Pending")
             self.assertEqual(pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"], "PodInitializing")
-            self.assertEqual(_cond(pod, "Initialized")["status"], "False")
+            self.assertEqual(fx.cond(pod, "Initialized")["status"], "False")
             k.wait_for(lambda: "Vault is sealed" in k.get("/api/v1/namespaces/ai-agents/pods/agent/log",
                                                           container="vault-agent-init").body.decode(),
                        timeout=10, what="agent log says sealed")
             stack.init_unseal_configure()
-            pod = _get_when(k, "/api/v1/namespaces/ai-agents/pods/agent",
-                            lambda p: (_cond(p, "Ready") or {}).get("status") == "True", timeout=15,
+            pod = fx.get_when(k, "/api/v1/namespaces/ai-agents/pods/agent",
+                            lambda p: (fx.cond(p, "Ready") or {}).get("status") == "True", timeout=15,
                             what="agent pod Ready")
             self.assertEqual(_kubectl_status(pod), "Running")
             log = k.get("/api/v1/namespaces/ai-agents/pods/agent/log", container="agent").body.decode()
@@ -198,11 +199,11 @@ class InjectorTest(unittest.TestCase):
             self.assertNotIn("k-1", log)
             # reboot: the agent pod runs its init container again and waits for the unseal
             k.reboot()
-            pod = _get_when(k, "/api/v1/namespaces/ai-agents/pods/agent",
+            pod = fx.get_when(k, "/api/v1/namespaces/ai-agents/pods/agent",
                             lambda p: _kubectl_status(p) == "Init:0/1", timeout=10, what="Init:0/1 after reboot")
             stack.unseal()
-            _get_when(k, "/api/v1/namespaces/ai-agents/pods/agent",
-                      lambda p: (_cond(p, "Ready") or {}).get("status") == "True", timeout=15,
+            fx.get_when(k, "/api/v1/namespaces/ai-agents/pods/agent",
+                      lambda p: (fx.cond(p, "Ready") or {}).get("status") == "True", timeout=15,
                       what="Ready after unseal")
 
     def test_job_pod_with_pre_populate_only_completes(self):
@@ -210,8 +211,8 @@ class InjectorTest(unittest.TestCase):
             stack = VaultStack(k)
             stack.init_unseal_configure()
             k.control("config", job_seconds=1)
-            _get_when(k, "/apis/apps/v1/namespaces/vault/deployments/vault-agent-injector",
-                      lambda d: (_cond(d, "Available") or {}).get("status") == "True", what="injector available")
+            fx.get_when(k, "/apis/apps/v1/namespaces/vault/deployments/vault-agent-injector",
+                      lambda d: (fx.cond(d, "Available") or {}).get("status") == "True", what="injector available")
             k.wait_for(lambda: (k.get("/api/v1/namespaces/vault/endpoints/vault-agent-injector-svc").json
                                 .get("subsets")), timeout=10, what="injector endpoints")
             tmpl = agent_pod("x", pre_only=True, restart="Never")
@@ -219,14 +220,71 @@ class InjectorTest(unittest.TestCase):
                    "spec": {"backoffLimit": 0, "template": {"metadata": {"annotations": tmpl["metadata"]["annotations"]},
                                                             "spec": tmpl["spec"]}}}
             self.assertEqual(k.post("/apis/batch/v1/namespaces/ai-agents/jobs", job).status, 201)
-            done = _get_when(k, "/apis/batch/v1/namespaces/ai-agents/jobs/journalist-run",
-                             lambda j: _cond(j, "Complete") or _cond(j, "Failed"), timeout=15, what="job done")
-            self.assertIsNotNone(_cond(done, "Complete"), done.get("status"))
+            done = fx.get_when(k, "/apis/batch/v1/namespaces/ai-agents/jobs/journalist-run",
+                             lambda j: fx.cond(j, "Complete") or fx.cond(j, "Failed"), timeout=15, what="job done")
+            self.assertIsNotNone(fx.cond(done, "Complete"), done.get("status"))
             pod = k.get("/api/v1/namespaces/ai-agents/pods", labelSelector="job-name=journalist-run").json["items"][0]
             self.assertEqual([c["name"] for c in pod["spec"]["containers"]], ["agent"])
             log = k.get("/api/v1/namespaces/ai-agents/pods/%s/log" % pod["metadata"]["name"],
                         container="agent").body.decode()
             self.assertIn("agent-task=journalist result=ok", log)
+
+    def test_exit_on_err_crash_loops_and_sidecar_keeps_job_running(self):
+        with K3sim() as k:
+            stack = VaultStack(k)
+            k.control("config", job_seconds=1)
+            fx.get_when(k, "/apis/apps/v1/namespaces/vault/deployments/vault-agent-injector",
+                        lambda d: (fx.cond(d, "Available") or {}).get("status") == "True", what="injector available")
+            k.wait_for(lambda: (k.get("/api/v1/namespaces/vault/endpoints/vault-agent-injector-svc").json
+                                .get("subsets")), timeout=10, what="injector endpoints")
+            p = agent_pod("exits")
+            p["metadata"]["annotations"]["vault.hashicorp.com/agent-auto-auth-exit-on-err"] = "true"
+            self.assertEqual(k.post("/api/v1/namespaces/ai-agents/pods", p).status, 201)
+            pod = fx.get_when(k, "/api/v1/namespaces/ai-agents/pods/exits",
+                              lambda o: _kubectl_status(o) == "Init:CrashLoopBackOff", what="Init:CrashLoopBackOff")
+            cs = pod["status"]["initContainerStatuses"][0]
+            self.assertEqual(cs["lastState"]["terminated"]["exitCode"], 1)
+            self.assertGreaterEqual(cs["restartCount"], 1)
+            stack.init_unseal_configure()
+            tmpl = agent_pod("x", restart="Never")
+            job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "with-sidecar"},
+                   "spec": {"template": {"metadata": {"annotations": tmpl["metadata"]["annotations"]},
+                                         "spec": tmpl["spec"]}}}
+            self.assertEqual(k.post("/apis/batch/v1/namespaces/ai-agents/jobs", job).status, 201)
+
+            def agent_done():
+                items = k.get("/api/v1/namespaces/ai-agents/pods", labelSelector="job-name=with-sidecar").json["items"]
+                for cs in (items[0]["status"].get("containerStatuses") or []) if items else []:
+                    if cs["name"] == "agent" and "terminated" in cs["state"]:
+                        return items[0]
+                return None
+            pod = k.wait_for(agent_done, timeout=15, what="agent container finished")
+            k.control("advance", seconds=30)
+            pod = k.get("/api/v1/namespaces/ai-agents/pods/" + pod["metadata"]["name"]).json
+            self.assertEqual(pod["status"]["phase"], "Running")
+            side = next(cs for cs in pod["status"]["containerStatuses"] if cs["name"] == "vault-agent")
+            self.assertIn("running", side["state"])
+            job = k.get("/apis/batch/v1/namespaces/ai-agents/jobs/with-sidecar").json
+            self.assertIsNone(fx.cond(job, "Complete"))
+            self.assertEqual(job["status"]["active"], 1)
+
+    def test_unbound_role_keeps_agent_waiting(self):
+        with K3sim() as k:
+            stack = VaultStack(k)
+            stack.init_unseal_configure()
+            fx.get_when(k, "/apis/apps/v1/namespaces/vault/deployments/vault-agent-injector",
+                        lambda d: (fx.cond(d, "Available") or {}).get("status") == "True", what="injector available")
+            k.wait_for(lambda: (k.get("/api/v1/namespaces/vault/endpoints/vault-agent-injector-svc").json
+                                .get("subsets")), timeout=10, what="injector endpoints")
+            sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "intruder"}}
+            self.assertEqual(k.post("/api/v1/namespaces/ai-agents/serviceaccounts", sa).status, 201)
+            p = agent_pod("intruder")
+            p["spec"]["serviceAccountName"] = "intruder"
+            self.assertEqual(k.post("/api/v1/namespaces/ai-agents/pods", p).status, 201)
+            k.wait_for(lambda: "service account name not authorized" in k.get(
+                "/api/v1/namespaces/ai-agents/pods/intruder/log", container="vault-agent-init").body.decode(),
+                timeout=10, what="authorization failure in the agent log")
+            self.assertEqual(_kubectl_status(k.get("/api/v1/namespaces/ai-agents/pods/intruder").json), "Init:0/1")
 
     def test_failure_policy_fail_and_ignore_when_injector_down(self):
         with K3sim() as k:
@@ -254,8 +312,8 @@ class InjectorTest(unittest.TestCase):
     def test_injected_pod_without_pod_seccomp_is_rejected_by_restricted(self):
         with K3sim() as k:
             VaultStack(k)
-            _get_when(k, "/apis/apps/v1/namespaces/vault/deployments/vault-agent-injector",
-                      lambda d: (_cond(d, "Available") or {}).get("status") == "True", what="injector available")
+            fx.get_when(k, "/apis/apps/v1/namespaces/vault/deployments/vault-agent-injector",
+                      lambda d: (fx.cond(d, "Available") or {}).get("status") == "True", what="injector available")
             k.wait_for(lambda: (k.get("/api/v1/namespaces/vault/endpoints/vault-agent-injector-svc").json
                                 .get("subsets")), timeout=10, what="injector endpoints")
             p = agent_pod("noseccomp")

@@ -7,33 +7,6 @@ import world_fixtures as fx
 from harness import K3sim
 
 
-def _events(k, ns, reason=None, kind=None):
-    out = []
-    for ev in k.get("/api/v1/namespaces/%s/events" % ns).json["items"]:
-        if (reason is None or ev["reason"] == reason) and (kind is None or ev["involvedObject"]["kind"] == kind):
-            out.append(ev)
-    return out
-
-
-def _get_when(k, path, pred, timeout=10, what=None):
-    """Poll GET PATH until pred(object) holds; returns the object."""
-    def probe():
-        r = k.get(path)
-        return r.json if r.status == 200 and pred(r.json) else None
-    return k.wait_for(probe, timeout=timeout, what=what or path)
-
-
-def _phase(want):
-    return lambda o: (o.get("status") or {}).get("phase") == want
-
-
-def _cond(obj, type_):
-    for c in (obj.get("status") or {}).get("conditions") or []:
-        if c["type"] == type_:
-            return c
-    return None
-
-
 class WorkloadTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -64,7 +37,7 @@ class WorkloadTest(unittest.TestCase):
             st = dep.get("status") or {}
             return dep if st.get("availableReplicas") == 2 and st.get("readyReplicas") == 2 else None
         dep = k.wait_for(available, timeout=15, what="deployment available")
-        self.assertEqual(_cond(dep, "Available")["status"], "True")
+        self.assertEqual(fx.cond(dep, "Available")["status"], "True")
         self.assertEqual(dep["status"]["observedGeneration"], dep["metadata"]["generation"])
         pods = k.get("/api/v1/namespaces/web/pods").json["items"]
         self.assertEqual(len(pods), 2)
@@ -83,9 +56,9 @@ class WorkloadTest(unittest.TestCase):
                        labelSelector="kubernetes.io/service-name=web").json["items"]
         self.assertEqual(len(slices), 1)
         self.assertTrue(all(e["conditions"]["ready"] for e in slices[0]["endpoints"]))
-        self.assertTrue(_events(k, "web", "ScalingReplicaSet", "Deployment"))
-        self.assertTrue(_events(k, "web", "Scheduled", "Pod"))
-        self.assertTrue(_events(k, "web", "Started", "Pod"))
+        self.assertTrue(fx.events(k, "web", "ScalingReplicaSet", "Deployment"))
+        self.assertTrue(fx.events(k, "web", "Scheduled", "Pod"))
+        self.assertTrue(fx.events(k, "web", "Started", "Pod"))
 
     def test_crash_loop_backoff(self):
         k = self.k
@@ -107,23 +80,27 @@ class WorkloadTest(unittest.TestCase):
         self.assertGreaterEqual(cs["restartCount"], 1)
         self.assertEqual(cs["lastState"]["terminated"]["exitCode"], 1)
         self.assertIn("back-off 10s restarting failed container=c", cs["state"]["waiting"]["message"])
-        self.assertTrue(_events(k, "crash", "BackOff", "Pod"))
-        k.wait_for(lambda: _cond(k.get("/apis/apps/v1/namespaces/crash/deployments/c").json,
+        self.assertTrue(fx.events(k, "crash", "BackOff", "Pod"))
+        k.wait_for(lambda: fx.cond(k.get("/apis/apps/v1/namespaces/crash/deployments/c").json,
                                  "Available")["status"] == "False", timeout=10, what="deployment unavailable")
+        k.control("advance", seconds=601)
+        dep = fx.get_when(k, "/apis/apps/v1/namespaces/crash/deployments/c",
+                          lambda d: fx.cond(d, "Progressing")["status"] == "False", what="progress deadline")
+        self.assertEqual(fx.cond(dep, "Progressing")["reason"], "ProgressDeadlineExceeded")
 
     def test_statefulset_pvc_bound_and_unknown_class_pending(self):
         k = self.k
         self.ns("vault")
         r = k.post("/apis/apps/v1/namespaces/vault/statefulsets", fx.vault_statefulset())
         self.assertEqual(r.status, 201, r.body)
-        pvc = _get_when(k, "/api/v1/namespaces/vault/persistentvolumeclaims/data-vault-0", _phase("Bound"))
+        pvc = fx.get_when(k, "/api/v1/namespaces/vault/persistentvolumeclaims/data-vault-0", fx.phase("Bound"))
         self.assertEqual(pvc["spec"]["storageClassName"], "local-path")
         pv = k.get("/api/v1/persistentvolumes/" + pvc["spec"]["volumeName"]).json
         self.assertEqual(pv["spec"]["claimRef"]["name"], "data-vault-0")
-        pod = _get_when(k, "/api/v1/namespaces/vault/pods/vault-0", _phase("Running"))
+        pod = fx.get_when(k, "/api/v1/namespaces/vault/pods/vault-0", fx.phase("Running"))
         self.assertEqual(pod["spec"]["volumes"][-1]["persistentVolumeClaim"]["claimName"], "data-vault-0")
         # sealed and uninitialised Vault: running but not Ready
-        self.assertEqual(_cond(pod, "Ready")["status"], "False")
+        self.assertEqual(fx.cond(pod, "Ready")["status"], "False")
         sts = k.get("/apis/apps/v1/namespaces/vault/statefulsets/vault").json
         self.assertEqual(sts["status"]["replicas"], 1)
         self.assertNotIn("readyReplicas", sts["status"])
@@ -132,12 +109,12 @@ class WorkloadTest(unittest.TestCase):
         bad = fx.vault_statefulset(storage_class="fast-ssd")
         bad["metadata"]["namespace"] = "nostorage"
         self.assertEqual(k.post("/apis/apps/v1/namespaces/nostorage/statefulsets", bad).status, 201)
-        ev = k.wait_for(lambda: _events(k, "nostorage", "ProvisioningFailed"), timeout=10, what="ProvisioningFailed")
+        ev = k.wait_for(lambda: fx.events(k, "nostorage", "ProvisioningFailed"), timeout=10, what="ProvisioningFailed")
         self.assertEqual(ev[0]["message"], 'storageclass.storage.k8s.io "fast-ssd" not found')
-        k.wait_for(lambda: _events(k, "nostorage", "FailedScheduling"), timeout=10, what="FailedScheduling")
+        k.wait_for(lambda: fx.events(k, "nostorage", "FailedScheduling"), timeout=10, what="FailedScheduling")
         pod = k.get("/api/v1/namespaces/nostorage/pods/vault-0").json
         self.assertEqual(pod["status"]["phase"], "Pending")
-        self.assertEqual(_cond(pod, "PodScheduled")["reason"], "Unschedulable")
+        self.assertEqual(fx.cond(pod, "PodScheduled")["reason"], "Unschedulable")
         pvc = k.get("/api/v1/namespaces/nostorage/persistentvolumeclaims/data-vault-0").json
         self.assertEqual(pvc["status"]["phase"], "Pending")
 
@@ -155,20 +132,20 @@ class WorkloadTest(unittest.TestCase):
                          201)
         self.assertEqual(k.post("/apis/batch/v1/namespaces/jobs/jobs", job("bad", "registry.example/bad:1", 1)).status,
                          201)
-        done = k.wait_for(lambda: (lambda j: j if _cond(j, "Complete") else None)(
+        done = k.wait_for(lambda: (lambda j: j if fx.cond(j, "Complete") else None)(
             k.get("/apis/batch/v1/namespaces/jobs/jobs/ok").json), timeout=15, what="job complete")
         self.assertEqual(done["status"]["succeeded"], 1)
         self.assertTrue(done["status"]["completionTime"])
-        self.assertEqual(_cond(done, "SuccessCriteriaMet")["status"], "True")
-        failed = k.wait_for(lambda: (lambda j: j if _cond(j, "Failed") else None)(
+        self.assertEqual(fx.cond(done, "SuccessCriteriaMet")["status"], "True")
+        failed = k.wait_for(lambda: (lambda j: j if fx.cond(j, "Failed") else None)(
             k.get("/apis/batch/v1/namespaces/jobs/jobs/bad").json), timeout=20, what="job failed")
-        self.assertEqual(_cond(failed, "Failed")["reason"], "BackoffLimitExceeded")
+        self.assertEqual(fx.cond(failed, "Failed")["reason"], "BackoffLimitExceeded")
         self.assertEqual(failed["status"]["failed"], 2)
         pods = k.get("/api/v1/namespaces/jobs/pods", labelSelector="job-name=ok").json["items"]
         self.assertEqual(pods[0]["status"]["phase"], "Succeeded")
         self.assertEqual(pods[0]["status"]["containerStatuses"][0]["state"]["terminated"]["reason"], "Completed")
-        self.assertTrue(_events(k, "jobs", "Completed", "Job"))
-        self.assertTrue(_events(k, "jobs", "BackoffLimitExceeded", "Job"))
+        self.assertTrue(fx.events(k, "jobs", "Completed", "Job"))
+        self.assertTrue(fx.events(k, "jobs", "BackoffLimitExceeded", "Job"))
 
     def test_job_deadline(self):
         k = self.k
@@ -178,9 +155,9 @@ class WorkloadTest(unittest.TestCase):
              "spec": {"activeDeadlineSeconds": 1, "template": {"spec": {
                  "restartPolicy": "Never", "securityContext": fx.POD_SC, "containers": [fx.container()]}}}}
         self.assertEqual(k.post("/apis/batch/v1/namespaces/deadline/jobs", j).status, 201)
-        failed = k.wait_for(lambda: (lambda j: j if _cond(j, "Failed") else None)(
+        failed = k.wait_for(lambda: (lambda j: j if fx.cond(j, "Failed") else None)(
             k.get("/apis/batch/v1/namespaces/deadline/jobs/slow").json), timeout=15, what="deadline")
-        self.assertEqual(_cond(failed, "Failed")["reason"], "DeadlineExceeded")
+        self.assertEqual(fx.cond(failed, "Failed")["reason"], "DeadlineExceeded")
         k.control("config", job_seconds=1)
 
     def test_crd_established(self):
@@ -193,7 +170,7 @@ class WorkloadTest(unittest.TestCase):
                                       "schema": {"openAPIV3Schema": {"type": "object",
                                                                      "x-kubernetes-preserve-unknown-fields": True}}}]}}
         self.assertEqual(k.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd).status, 201)
-        got = k.wait_for(lambda: (lambda c: c if (_cond(c, "Established") or {}).get("status") == "True" else None)(
+        got = k.wait_for(lambda: (lambda c: c if (fx.cond(c, "Established") or {}).get("status") == "True" else None)(
             k.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/agenttasks.agents.example.org").json),
             timeout=10, what="Established")
         self.assertEqual(got["status"]["acceptedNames"]["kind"], "AgentTask")
@@ -216,12 +193,12 @@ class CronJobTest(unittest.TestCase):
 
             def succeeded_twice():
                 c = k.get("/apis/batch/v1/namespaces/cron/cronjobs/tick").json
-                names = {e["message"] for e in _events(k, "cron", "SawCompletedJob")}
+                names = {e["message"] for e in fx.events(k, "cron", "SawCompletedJob")}
                 return c if len(names) >= 2 and (c.get("status") or {}).get("lastSuccessfulTime") else None
             c = k.wait_for(succeeded_twice, timeout=20, interval=0.2, what="two completed runs")
             last = dt.datetime.fromisoformat(c["status"]["lastScheduleTime"].replace("Z", "+00:00"))
             self.assertEqual(last.second, 0)
-            created = _events(k, "cron", "SuccessfulCreate", "CronJob")
+            created = fx.events(k, "cron", "SuccessfulCreate", "CronJob")
             self.assertTrue(created[0]["message"].startswith("Created job tick-"))
             jobs = k.get("/apis/batch/v1/namespaces/cron/jobs").json["items"]
             self.assertTrue(jobs)
@@ -233,7 +210,7 @@ class CronJobTest(unittest.TestCase):
                 self.assertTrue(j["metadata"]["ownerReferences"][0]["controller"])
             # history limit: at most one successful job kept
             k.wait_for(lambda: len([j for j in k.get("/apis/batch/v1/namespaces/cron/jobs").json["items"]
-                                    if _cond(j, "Complete")]) <= 1, timeout=10, what="history cleanup")
+                                    if fx.cond(j, "Complete")]) <= 1, timeout=10, what="history cleanup")
 
     def test_forbid_suspend_and_missed_deadline(self):
         with K3sim(speed=1.0) as k:
@@ -250,14 +227,14 @@ class CronJobTest(unittest.TestCase):
                 k.get("/apis/batch/v1/namespaces/cron2/cronjobs/slow").json), timeout=10, what="first run")
             self.assertEqual(len(c["status"]["active"]), 1)
             k.control("advance", seconds=300)
-            k.wait_for(lambda: _events(k, "cron2", "JobAlreadyActive"), timeout=10, what="JobAlreadyActive")
+            k.wait_for(lambda: fx.events(k, "cron2", "JobAlreadyActive"), timeout=10, what="JobAlreadyActive")
             self.assertEqual(len(k.get("/apis/batch/v1/namespaces/cron2/jobs").json["items"]), 1)
             # suspended: slots pass without jobs
             r = k.patch("/apis/batch/v1/namespaces/cron2/cronjobs/slow",
                         {"spec": {"suspend": True, "concurrencyPolicy": "Allow"}})
             self.assertEqual(r.status, 200, r.body)
             k.control("advance", seconds=600)
-            k.wait_for(lambda: _events(k, "cron2", "JobAlreadyActive"), timeout=5)
+            k.wait_for(lambda: fx.events(k, "cron2", "JobAlreadyActive"), timeout=5)
             self.assertEqual(len(k.get("/apis/batch/v1/namespaces/cron2/jobs").json["items"]), 1)
             # a paused controller fires nothing; resumed, it runs the most recent missed slot once
             k.control("pause", controller="cronjob")
@@ -280,7 +257,7 @@ class CronJobTest(unittest.TestCase):
             self.assertEqual(k.post("/apis/batch/v1/namespaces/cron3/cronjobs", cj).status, 201)
             k.control("advance", seconds=3 * 3600)
             k.control("resume", controller="cronjob")
-            ev = k.wait_for(lambda: _events(k, "cron3", "TooManyMissedTimes"), timeout=10, what="TooManyMissedTimes")
+            ev = k.wait_for(lambda: fx.events(k, "cron3", "TooManyMissedTimes"), timeout=10, what="TooManyMissedTimes")
             self.assertEqual(ev[0]["type"], "Warning")
             k.wait_for(lambda: len(k.get("/apis/batch/v1/namespaces/cron3/jobs").json["items"]) == 1, timeout=10,
                        what="one job for the most recent slot")

@@ -111,3 +111,27 @@ def warning_texts(response):
             i += 1
         out.append("".join(text))
     return out
+
+
+def get_when(k, path, pred, timeout=10, what=None):
+    """Poll GET PATH until pred(object) holds; returns the object."""
+    def probe():
+        r = k.get(path)
+        return r.json if r.status == 200 and pred(r.json) else None
+    return k.wait_for(probe, timeout=timeout, what=what or path)
+
+
+def cond(obj, type_):
+    for c in (obj.get("status") or {}).get("conditions") or []:
+        if c["type"] == type_:
+            return c
+    return None
+
+
+def phase(want):
+    return lambda o: (o.get("status") or {}).get("phase") == want
+
+
+def events(k, ns, reason=None, kind=None):
+    return [ev for ev in k.get("/api/v1/namespaces/%s/events" % ns).json["items"]
+            if (reason is None or ev["reason"] == reason) and (kind is None or ev["involvedObject"]["kind"] == kind)]

@@ -249,7 +249,7 @@ test_load_files(void **state)
 	free(err);
 	err = NULL;
 	assert_int_equal(kubeconfig_load("/nonexistent/kc", NULL, &kc, &err), -ENOENT);
-	assert_string_equal(err, "/nonexistent/kc: cannot read kubeconfig: No such file or directory");
+	assert_string_equal(err, "/nonexistent/kc: No such file or directory");
 	free(err);
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

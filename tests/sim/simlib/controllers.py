@@ -76,6 +76,7 @@ def _safe_hash(h):
 
 
 def _create_pod(sim, owner, template, name=None, generate=None, extra_labels=None, component=None):
+    """-> (pod, None) or (None, the API error message) after a FailedCreate event."""
     md = copy.deepcopy(template.get("metadata") or {})
     md["namespace"] = owner["metadata"]["namespace"]
     if extra_labels:
@@ -87,13 +88,13 @@ def _create_pod(sim, owner, template, name=None, generate=None, extra_labels=Non
     md["ownerReferences"] = [_owner_ref(owner)]
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": md, "spec": copy.deepcopy(template.get("spec") or {})}
     try:
-        return sim.create(pod)
+        return sim.create(pod), None
     except ApiError as e:
         sim.emit_event(owner, "Warning", "FailedCreate", "Error creating: %s" % e.message
                        if owner["kind"] != "StatefulSet" else
                        "create Pod %s in StatefulSet %s failed error: %s" % (name, owner["metadata"]["name"],
                                                                              e.message), component)
-        return None
+        return None, e.message
 
 
 # ------------------------------------------------------------------ Deployment / ReplicaSet
@@ -163,9 +164,22 @@ def deployment_controller(sim):
         else:
             _set_cond(conds, "Available", "False", "MinimumReplicasUnavailable",
                       "Deployment does not have minimum availability.", now)
+        rs_fail = [x for x in rst.get("conditions") or [] if x["type"] == "ReplicaFailure"]
+        if rs_fail:
+            _set_cond(conds, "ReplicaFailure", "True", "FailedCreate", rs_fail[0]["message"], now)
+        else:
+            conds[:] = [x for x in conds if x["type"] != "ReplicaFailure"]
+        progressing = next((x for x in conds if x["type"] == "Progressing"), None)
         if available >= want and rst.get("replicas", 0) == want:
             _set_cond(conds, "Progressing", "True", "NewReplicaSetAvailable",
                       'ReplicaSet "%s" has successfully progressed.' % rs_name, now)
+        elif progressing and progressing["reason"] == "ProgressDeadlineExceeded":
+            pass
+        elif progressing and progressing["reason"] == "ReplicaSetUpdated" and \
+                (sim.clock.now() - _ts(progressing["lastUpdateTime"])).total_seconds() > \
+                spec.get("progressDeadlineSeconds", 600):
+            _set_cond(conds, "Progressing", "False", "ProgressDeadlineExceeded",
+                      'ReplicaSet "%s" has timed out progressing.' % rs_name, now)
         else:
             _set_cond(conds, "Progressing", "True", "ReplicaSetUpdated",
                       'ReplicaSet "%s" is progressing.' % rs_name, now)
@@ -181,10 +195,11 @@ def replicaset_controller(sim):
         ns = rs["metadata"]["namespace"]
         pods = [p for p in _owned(sim.list("v1", "Pod", ns), rs) if _pod_active(p)]
         want = (rs.get("spec") or {}).get("replicas", 1)
+        failure = None
         if len(pods) < want:
             for _ in range(want - len(pods)):
-                pod = _create_pod(sim, rs, rs["spec"].get("template") or {}, generate=rs["metadata"]["name"] + "-",
-                                  component="replicaset-controller")
+                pod, failure = _create_pod(sim, rs, rs["spec"].get("template") or {},
+                                           generate=rs["metadata"]["name"] + "-", component="replicaset-controller")
                 if pod is None:
                     break
                 pods.append(pod)
@@ -200,7 +215,15 @@ def replicaset_controller(sim):
         st = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
               "availableReplicas": ready, "observedGeneration": rs["metadata"].get("generation", 1)}
         st = {k: v for k, v in st.items() if v or k in ("replicas", "observedGeneration")}
-        if st != {k: v for k, v in (rs.get("status") or {}).items() if k != "conditions"}:
+        old_fail = [x for x in (rs.get("status") or {}).get("conditions") or [] if x["type"] == "ReplicaFailure"]
+        if failure:
+            same = old_fail and old_fail[0]["message"] == failure
+            st["conditions"] = old_fail if same else [{"type": "ReplicaFailure", "status": "True",
+                                                       "lastTransitionTime": sim.now(), "reason": "FailedCreate",
+                                                       "message": failure}]
+        elif old_fail and len(pods) < want:
+            st["conditions"] = old_fail
+        if st != (rs.get("status") or {}):
             rs["status"] = st
             sim.update_status(rs)
 
@@ -250,7 +273,7 @@ def statefulset_controller(sim):
                 tspec.setdefault("subdomain", spec["serviceName"])
             labels = {"controller-revision-hash": revision, "statefulset.kubernetes.io/pod-name": pname,
                       "apps.kubernetes.io/pod-index": str(i)}
-            pod = _create_pod(sim, sts, tmpl, name=pname, extra_labels=labels, component="statefulset-controller")
+            pod, _ = _create_pod(sim, sts, tmpl, name=pname, extra_labels=labels, component="statefulset-controller")
             if pod is None:
                 break
             pods[pname] = pod
@@ -381,7 +404,7 @@ def job_controller(sim):
             sim.emit_event(job, "Normal", "Completed", "Job completed", "job-controller")
         elif not spec.get("suspend") and len(active) < min(spec.get("parallelism", 1), completions - succeeded):
             tmpl = spec.get("template") or {}
-            pod = _create_pod(sim, job, tmpl, generate=job["metadata"]["name"] + "-",
+            pod, _ = _create_pod(sim, job, tmpl, generate=job["metadata"]["name"] + "-",
                               extra_labels={"batch.kubernetes.io/controller-uid": job["metadata"]["uid"],
                                             "batch.kubernetes.io/job-name": job["metadata"]["name"],
                                             "controller-uid": job["metadata"]["uid"],

@@ -105,10 +105,6 @@ def _field(text, bounds):
     return bits
 
 
-def _all(bounds):
-    return _bits(bounds[0], bounds[1], 1) | STAR_BIT
-
-
 _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 
 
@@ -251,25 +247,16 @@ class ConstantDelaySchedule:
         return _dt.datetime.fromtimestamp(int(after.timestamp() // 1) + self.delay, UTC)
 
 
+# Each descriptor is the 5-field schedule robfig/cron builds for it.
 _DESCRIPTORS = {
-    "@yearly": "year", "@annually": "year", "@monthly": "month", "@weekly": "week",
-    "@daily": "day", "@midnight": "day", "@hourly": "hour",
+    "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *",
 }
 
 
 def _descriptor(spec, loc):
-    kind = _DESCRIPTORS.get(spec)
-    one = lambda b: 1 << b[0]  # noqa: E731  (first value of a field)
-    if kind == "year":
-        return SpecSchedule(one(_MINUTES), one(_HOURS), one(_DOM), one(_MONTHS), _all(_DOW), loc)
-    if kind == "month":
-        return SpecSchedule(one(_MINUTES), one(_HOURS), one(_DOM), _all(_MONTHS), _all(_DOW), loc)
-    if kind == "week":
-        return SpecSchedule(one(_MINUTES), one(_HOURS), _all(_DOM), _all(_MONTHS), one(_DOW), loc)
-    if kind == "day":
-        return SpecSchedule(one(_MINUTES), one(_HOURS), _all(_DOM), _all(_MONTHS), _all(_DOW), loc)
-    if kind == "hour":
-        return SpecSchedule(one(_MINUTES), _all(_HOURS), _all(_DOM), _all(_MONTHS), _all(_DOW), loc)
+    if spec in _DESCRIPTORS:
+        return _fields(_DESCRIPTORS[spec], loc)
     if spec.startswith("@every "):
         try:
             seconds = _parse_go_duration(spec[len("@every "):])
@@ -277,6 +264,14 @@ def _descriptor(spec, loc):
             raise ParseError("failed to parse duration %s: %s" % (spec, e)) from None
         return ConstantDelaySchedule(seconds)
     raise ParseError("unrecognized descriptor: %s" % spec)
+
+
+def _fields(spec, loc):
+    fields = spec.split()
+    if len(fields) != 5:
+        raise ParseError("expected exactly 5 fields, found %d: [%s]" % (len(fields), " ".join(fields)))
+    return SpecSchedule(_field(fields[0], _MINUTES), _field(fields[1], _HOURS), _field(fields[2], _DOM),
+                        _field(fields[3], _MONTHS), _field(fields[4], _DOW), loc)
 
 
 def parse(spec, default_zone=UTC):
@@ -296,11 +291,7 @@ def parse(spec, default_zone=UTC):
         spec = spec[i:].strip()
     if spec.startswith("@"):
         return _descriptor(spec, loc)
-    fields = spec.split()
-    if len(fields) != 5:
-        raise ParseError("expected exactly 5 fields, found %d: [%s]" % (len(fields), " ".join(fields)))
-    return SpecSchedule(_field(fields[0], _MINUTES), _field(fields[1], _HOURS), _field(fields[2], _DOM),
-                        _field(fields[3], _MONTHS), _field(fields[4], _DOW), loc)
+    return _fields(spec, loc)
 
 
 def for_cronjob(schedule, time_zone=None, controller_zone=UTC):

@@ -13,9 +13,13 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import os
 import re
 import secrets
+import shutil
 import string
+import subprocess
+import tempfile
 import urllib.parse
 import uuid
 
@@ -286,6 +290,10 @@ class Vault:
                 raise VaultError(400, "invalid seal configuration: " + msg)
         keys = [secrets.token_bytes(33) for _ in range(shares)]
         root = _token()
+        # Vault encrypts the hex form of each share (and the root token) to the given keys.
+        out_keys = [_pgp_encrypt(pgp[i], k.hex().encode()) for i, k in enumerate(keys)] if pgp else keys
+        root_pgp = data.get("root_token_pgp_key")
+        out_root = base64.b64encode(_pgp_encrypt(root_pgp, root.encode())).decode() if root_pgp else root
         now = self.now()
         self.store.clear()
         self.store.update({
@@ -306,9 +314,9 @@ class Vault:
         self.sealed, self.parts, self.nonce = True, [], ""
         self._server_log("INFO", "core: security barrier initialized: stored=1 shares=%d threshold=%d"
                          % (shares, threshold))
-        return 200, {"keys": [k.hex() for k in keys],
-                     "keys_base64": [base64.b64encode(k).decode() for k in keys],
-                     "root_token": root}
+        return 200, {"keys": [k.hex() for k in out_keys],
+                     "keys_base64": [base64.b64encode(k).decode() for k in out_keys],
+                     "root_token": out_root}
 
     def _unseal(self, data):
         if not self.initialized:
@@ -935,6 +943,32 @@ def _decode_key(key):
         return base64.b64decode(key, validate=True)
     except (binascii.Error, ValueError):
         raise VaultError(400, "'key' must be a valid hex or base64 string") from None
+
+
+def _pgp_encrypt(pubkey_b64, plaintext):
+    """Encrypt PLAINTEXT to a base64 binary OpenPGP public key with gpg (a throw-away
+    keyring); the plaintext goes through a pipe, never argv."""
+    try:
+        key = base64.b64decode(pubkey_b64, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        raise VaultError(400, "error decoding given PGP key: illegal base64 data") from None
+    gpg = shutil.which("gpg")
+    if gpg is None:
+        raise VaultError(400, "pgp_keys need gpg, which this Vault emulator's host lacks")
+    with tempfile.TemporaryDirectory() as home:
+        env = dict(os.environ, GNUPGHOME=home)
+        imp = subprocess.run([gpg, "--batch", "--quiet", "--import"], input=key, env=env, capture_output=True)
+        listed = subprocess.run([gpg, "--batch", "--with-colons", "--list-keys"], env=env, capture_output=True,
+                                text=True)
+        fprs = [line.split(":")[9] for line in listed.stdout.splitlines() if line.startswith("fpr:")]
+        if imp.returncode != 0 or not fprs:
+            raise VaultError(400, "error parsing given PGP key: %s" % imp.stderr.decode(errors="replace").strip())
+        enc = subprocess.run([gpg, "--batch", "--quiet", "--trust-model", "always", "--encrypt", "--recipient",
+                              fprs[0]], input=plaintext, env=env, capture_output=True)
+        if enc.returncode != 0:
+            raise VaultError(400, "error encrypting to given PGP key: %s"
+                             % enc.stderr.decode(errors="replace").strip())
+        return enc.stdout
 
 
 def _jwt_claims(jwt):

@@ -127,6 +127,8 @@ if wait_for 10 state_is wait-api; then pass reboot-wait-api; else fail reboot-wa
 api_msg=$(status_json | json_field '[c["message"] for c in d["checks"] if c["name"] == "api"][0]')
 if echo "$api_msg" | grep -q "connection refused"; then pass reboot-api-reason
 else fail reboot-api-reason "api check says: $api_msg"; fi
+if grep -q '^STATUS=wait-api: .*connection refused' "$T/notify.log"; then pass reboot-status-says-why
+else fail reboot-status-says-why "$(grep STATUS= "$T/notify.log" | tail -3)"; fi
 if wait_for 40 state_is vault-sealed; then
 	pass reboot-vault-sealed
 	echo "# vault-sealed $(($(date +%s) - t0)) s after agentd started (API down for 20 s)"
@@ -164,12 +166,14 @@ if [ "$RC" -eq 0 ] && grep -q '^not sealed' "$T/out"; then pass unseal-not-seale
 else fail unseal-not-sealed "exit $RC: $(cat "$T/out" "$T/err")"; fi
 
 # ---- detection latency: Vault pod restart -> agentd reports sealed -----------
+sealed_now() { ctl --json status 2>/dev/null | grep -q '"state":"vault-sealed"'; }
 start_ns=$(date +%s%N)
-simctl restart-pod vault vault-0
+curl -fsS -X POST -H "X-Sim-Token: $(cat "$T/sim/control-token")" -H 'Content-Type: application/json' \
+	-d '{"namespace": "vault", "name": "vault-0"}' "$(cat "$T/sim/control-url")/restart-pod" >/dev/null
 detected=
-for _ in $(seq 1 200); do
-	if [ "$(state)" = vault-sealed ]; then detected=$(date +%s%N); break; fi
-	sleep 0.02
+for _ in $(seq 1 400); do
+	if sealed_now; then detected=$(date +%s%N); break; fi
+	sleep 0.01
 done
 if [ -n "$detected" ]; then
 	ms=$(((detected - start_ns) / 1000000))

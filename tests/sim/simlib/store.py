@@ -69,7 +69,7 @@ def label_selector_from_struct(sel):
     for e in (sel or {}).get("matchExpressions") or []:
         op = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!exists"}.get(e.get("operator"))
         if op is None:
-            raise errors.bad_request("%q is not a valid label selector operator" % e.get("operator"))
+            raise errors.bad_request("\"%s\" is not a valid label selector operator" % e.get("operator"))
         reqs.append((e.get("key", ""), op, list(e.get("values") or [])))
     return reqs
 

@@ -230,6 +230,13 @@ class Store:
                 if t:
                     w.push(t, obj)
 
+    def resize_history(self, size):
+        if size < 1:
+            raise ValueError("history size must be at least 1")
+        self.history_max = size
+        while len(self.history) > size:
+            self.compacted = self.history.popleft()[0]
+
     def compact(self):
         """Forget all history (etcd compaction): older resourceVersions become 410 Gone."""
         self.history.clear()

@@ -30,6 +30,14 @@ struct discover {
 	char sealed_msg[512];
 	bool any_sealed;
 	struct bootstrap *bootstrap;	/* running */
+	struct discover_watch *watches;	/* clients following it */
+	bool init_unshown;		/* Vault initialised; no client has seen the keys yet */
+};
+
+struct discover_watch {
+	struct discover_watch *next;
+	struct bootstrap_ops ops;
+	void *arg;
 };
 
 static void run(struct discover *d);
@@ -198,8 +206,28 @@ on_pods(void *arg, const struct kube_result *r)
 static void
 on_bootstrap_line(void *arg, const char *line)
 {
-	(void)arg;
+	struct discover *d = arg;
 	log_send(LOG_INFO, NULL, LOG_FIELDS("AGENTD_BOOTSTRAP=1"), "bootstrap: %s", line);
+	/* The line only names the file; the keys themselves never pass here. */
+	if (strncmp(line, "vault: ", 7) == 0 && strstr(line, " initialised (") != NULL)
+		d->init_unshown = true;
+	for (struct discover_watch *w = d->watches; w; w = w->next)
+		if (w->ops.progress)
+			w->ops.progress(w->arg, line);
+}
+
+/* Every watch hears the end once and is freed. */
+static void
+watches_done(struct discover *d, int err, const char *msg)
+{
+	struct discover_watch *w = d->watches;
+	d->watches = NULL;
+	while (w) {
+		struct discover_watch *next = w->next;
+		w->ops.done(w->arg, err, msg);
+		free(w);
+		w = next;
+	}
 }
 
 static void
@@ -207,6 +235,7 @@ on_bootstrap_done(void *arg, int err, const char *msg)
 {
 	struct discover *d = arg;
 	d->bootstrap = NULL;
+	watches_done(d, err, msg);
 	if (err == 0) {
 		log_send(LOG_NOTICE, NULL, LOG_FIELDS("AGENTD_BOOTSTRAP=1"), "bootstrap complete: %s", msg);
 		d->running = false;
@@ -222,11 +251,61 @@ start_bootstrap(struct discover *d, const char *why)
 {
 	static const struct bootstrap_ops ops = { on_bootstrap_line, on_bootstrap_done };
 	char reason[700];
+	if (d->bootstrap) {	/* one asked for by a client runs already */
+		d->running = false;
+		return;
+	}
 	snprintf(reason, sizeof reason, "bootstrapping: %s", why);
 	supervisor_set_state(d->sv, SV_BOOTSTRAP, reason);
 	log_send(LOG_NOTICE, NULL, LOG_FIELDS("AGENTD_BOOTSTRAP=1"), "bootstrap starts: %s", why);
-	if (bootstrap_start(d->loop, apiprobe_kube(d->probe), d->http, *d->cfgp, &ops, d, &d->bootstrap) < 0)
+	if (bootstrap_start(d->loop, apiprobe_kube(d->probe), d->http, *d->cfgp, &ops, d, &d->bootstrap) < 0) {
+		watches_done(d, -ENOMEM, "bootstrap could not start");
 		finish(d, SV_DEGRADED, "bootstrap could not start");
+	}
+}
+
+int
+discover_bootstrap(struct discover *d, const struct bootstrap_ops *ops, void *arg, struct discover_watch **out,
+		   char *why, size_t whysize)
+{
+	const struct status_check *api = status_get(d->st, "api");
+	if (!apiprobe_kube(d->probe) || !api || !api->ok) {
+		snprintf(why, whysize, "the Kubernetes API is not reachable yet (%s): see agentctl status",
+			 api && api->message && api->message[0] ? api->message : "no answer so far");
+		return -ENOTCONN;
+	}
+	struct discover_watch *w = calloc(1, sizeof *w);
+	if (!w) {
+		snprintf(why, whysize, "out of memory");
+		return -ENOMEM;
+	}
+	w->ops = *ops;
+	w->arg = arg;
+	w->next = d->watches;
+	d->watches = w;
+	*out = w;
+	if (!d->bootstrap)
+		start_bootstrap(d, "requested with agentctl bootstrap");
+	return 0;
+}
+
+void
+discover_bootstrap_detach(struct discover *d, struct discover_watch *w)
+{
+	for (struct discover_watch **p = &d->watches; *p; p = &(*p)->next)
+		if (*p == w) {
+			*p = w->next;
+			free(w);
+			return;
+		}
+}
+
+bool
+discover_take_init(struct discover *d)
+{
+	bool was = d->init_unshown;
+	d->init_unshown = false;
+	return was;
 }
 
 static void
@@ -305,6 +384,11 @@ discover_free(struct discover *d)
 	supervisor_set_api_up(d->sv, NULL, NULL);
 	ev_timer_stop(d->loop, &d->again);
 	bootstrap_cancel(d->bootstrap);
+	while (d->watches) {
+		struct discover_watch *w = d->watches;
+		d->watches = w->next;
+		free(w);
+	}
 	vault_free(d->vault);
 	cJSON_Delete(d->pods);
 	free(d);

@@ -22,4 +22,18 @@ struct discover *discover_new(struct ev_loop *loop, struct http_client *http, st
 			      struct supervisor *sv, struct status *st, struct config *const *cfgp);
 struct discover *discover_free(struct discover *d);
 
+struct bootstrap_ops;
+struct discover_watch;
+
+/* `agentctl bootstrap`: runs a bootstrap now, or attaches to the one under way.
+ * OPS get every later progress line and then done, once; the watch is freed
+ * after done.  -ENOTCONN (with *WHY) while there is no Kubernetes client. */
+int discover_bootstrap(struct discover *d, const struct bootstrap_ops *ops, void *arg, struct discover_watch **out,
+		       char *why, size_t whysize);
+/* Stops delivering to W (its client went away); the bootstrap itself goes on. */
+void discover_bootstrap_detach(struct discover *d, struct discover_watch *w);
+/* True exactly once after a bootstrap initialised Vault: the init material of
+ * vault-init.json is then shown to the one client that takes it. */
+bool discover_take_init(struct discover *d);
+
 #endif

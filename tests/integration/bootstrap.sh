@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# `agentctl bootstrap` against k3sim: progress streamed, a summary, every rendered
+# object present, Vault initialised and unsealed, the init keys shown once to the
+# client that asked and in vault-init.json (0600) only; a second run changes
+# nothing; 503s and dropped connections mid-run still end complete with no
+# duplicates; `make demo` (tests/demo.sh) runs to the end.
+. "$(dirname "$0")/lib.sh"
+
+SIM=$ROOT/tests/sim/k3sim
+SIMCTL=$ROOT/tests/sim/simctl
+SIM_PID=
+
+sim_start() {
+	local line
+	rm -f "$T/sim.fifo"
+	mkfifo "$T/sim.fifo"
+	"$PY" "$SIM" --state "$T/sim" --port 0 >"$T/sim.fifo" 2>>"$T/sim.log" &
+	SIM_PID=$!
+	_t_pids+=("$SIM_PID")
+	read -r -t 30 line <"$T/sim.fifo" || line=
+	rm -f "$T/sim.fifo"
+	case $line in READY*) return 0 ;; *) return 1 ;; esac
+}
+
+state() { ctl --json status 2>/dev/null | json_field 'd["state"]' 2>/dev/null; }
+api_up() { case $(state) in ''|starting|wait-api) return 1 ;; esac; }
+
+cat >"$T/kube.py" <<'PYEOF'
+import base64, json, os, ssl, sys, tempfile, urllib.request, yaml
+kc = yaml.safe_load(open(os.environ["KC"]))
+u, c = kc["users"][0]["user"], kc["clusters"][0]["cluster"]
+d = tempfile.mkdtemp()
+for k, f in (("client-certificate-data", "c.pem"), ("client-key-data", "k.pem"), ("certificate-authority-data", "ca.pem")):
+    open(os.path.join(d, f), "wb").write(base64.b64decode(c.get(k) or u.get(k)))
+ctx = ssl.create_default_context(cafile=os.path.join(d, "ca.pem"))
+ctx.check_hostname = False
+ctx.load_cert_chain(os.path.join(d, "c.pem"), os.path.join(d, "k.pem"))
+def get(path):
+    try:
+        with urllib.request.urlopen(urllib.request.Request(c["server"] + path), context=ctx) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, None
+PLURAL = {"Namespace": "namespaces", "ServiceAccount": "serviceaccounts", "ConfigMap": "configmaps",
+          "Service": "services", "ResourceQuota": "resourcequotas", "LimitRange": "limitranges"}
+def path_of(o):
+    av, kind, md = o["apiVersion"], o["kind"], o["metadata"]
+    plural = PLURAL.get(kind) or (kind.lower()[:-1] + "ies" if kind.endswith("y") else kind.lower() + ("es" if kind.endswith("s") else "s"))
+    base = "/api/" + av if "/" not in av else "/apis/" + av
+    ns = "/namespaces/%s" % md["namespace"] if md.get("namespace") else ""
+    return "%s%s/%s/%s" % (base, ns, plural, md["name"])
+# snapshot: every rendered object's resourceVersion (generation for controllers,
+# whose status their controller writes), then the count of objects per namespace+kind
+for line in open(sys.argv[1]):
+    o = json.loads(line)["object"]
+    st, x = get(path_of(o))
+    key = "generation" if o["kind"] in ("Deployment", "StatefulSet", "CronJob") else "resourceVersion"
+    print(o["kind"], o["metadata"]["name"], st, (x or {}).get("metadata", {}).get(key))
+PYEOF
+export KC=$T/sim/kubeconfig T
+snap() { "$PY" "$T/kube.py" "$T/render.jsonl"; }
+
+sim_start || { fail sim-start "k3sim did not start"; t_done; }
+ln -s "$T/sim/kubeconfig" "$T/kubeconfig"
+agentd_config "$T/agentd.yaml" "manifests: $ROOT/manifests" "values: $ROOT/config/values.yaml" \
+	"vault: {init: {shares: 3, threshold: 2}}" \
+	"api: {backoff_initial: 200ms, backoff_max: 1s}" "verify: {interval: 2s}"
+"$AGENTD" --render -c "$T/agentd.yaml" >"$T/render.jsonl"
+
+# 1. first run, driven by agentctl bootstrap
+agentd_start || { fail agentd-start "agentd did not start"; t_done; }
+wait_for 30 api_up || fail api-up "state $(state)"
+timeout 180 "$AGENTCTL" -s "$AGENTD_SOCK" bootstrap >"$T/boot1.out" 2>"$T/boot1.err"
+rc=$?
+if [ "$rc" = 0 ]; then pass bootstrap-exit-0; else fail bootstrap-exit-0 "rc $rc: $(tail -3 "$T/boot1.err" "$T/boot1.out")"; fi
+if grep -Eq '^\[ *[0-9.]+s\] phase [a-z0-9-]+: ' "$T/boot1.out"; then pass progress-streamed
+else fail progress-streamed "$(head -3 "$T/boot1.out")"; fi
+if grep -Eq '^bootstrap complete: [0-9]+ objects applied, [0-9]+ phases, [0-9.]+s$' "$T/boot1.out"; then
+	pass summary-printed
+else fail summary-printed "$(tail -3 "$T/boot1.out")"; fi
+
+f=$T/state/vault-init.json
+check init-file-mode test "$(stat -c %a "$f" 2>/dev/null)" = 600
+counts=$("$PY" - "$f" "$T/boot1.out" "$T/agentd.log" "$T/sim.log" <<'PYEOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+secrets = d["unseal_keys_b64"] + [d["root_token"]]
+print(" ".join(str(sum(open(p, errors="replace").read().count(s) for s in secrets)) for p in sys.argv[2:]))
+PYEOF
+)
+# three keys and the root token, once each, on the client; none in any log
+if [ "$counts" = "4 0 0" ]; then pass init-keys-shown-once-never-logged
+else fail init-keys-shown-once-never-logged "occurrences client/agentd/sim: $counts"; fi
+check client-told-where-keys-are grep -q "vault-init.json" "$T/boot1.out"
+
+out=$(snap)
+missing=$(echo "$out" | awk '$3 != 200 {print $1 "/" $2 "(" $3 ")"}' | tr '\n' ' ')
+if [ -n "$out" ] && [ -z "$missing" ]; then pass every-object-exists; else fail every-object-exists "$missing"; fi
+if wait_for 60 eval '[ "$(state)" = healthy ]'; then pass state-healthy; else fail state-healthy "state $(state)"; fi
+if ctl --json status | json_field 'all(p["initialized"] and not p["sealed"] for p in d["vault"]["pods"]) and len(d["vault"]["pods"]) > 0' | grep -q True; then
+	pass vault-initialised-unsealed
+else fail vault-initialised-unsealed "$(ctl --json status | head -c 300)"; fi
+
+# 2. again: nothing moves, no error, no keys
+echo "$out" >"$T/before"
+expect_rc 0 second-bootstrap-exit-0 ctl bootstrap
+cp "$T/out" "$T/boot2.out"
+snap >"$T/after"
+if diff -u "$T/before" "$T/after" >"$T/diff"; then pass second-bootstrap-changes-nothing
+else fail second-bootstrap-changes-nothing "$(grep '^[-+][A-Z]' "$T/diff" | head -4 | tr '\n' ' ')"; fi
+if grep -q "Unseal key" "$T/boot2.out"; then fail keys-not-shown-twice "second run printed keys"
+else pass keys-not-shown-twice; fi
+
+# 3. a --json client gets PROGRESS objects and a final object
+ctl --json bootstrap >"$T/boot3.out" 2>&1
+if "$PY" -c '
+import json, sys
+ls = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+assert ls[-1]["result"] == "complete" and "objects" in ls[-1] and "vault_init" not in ls[-1]
+assert any("phase" in l and "elapsed" in l for l in ls[:-1])' "$T/boot3.out"; then pass json-stream
+else fail json-stream "$(tail -2 "$T/boot3.out")"; fi
+
+# 4. faults mid-run: 503s, then dropped connections; a fresh stack record forces a full pass
+rm -f "$T/state/stack.json"
+"$PY" "$SIMCTL" --state "$T/sim" drop 6 >/dev/null
+( sleep 1; "$PY" "$SIMCTL" --state "$T/sim" fail 3 >/dev/null ) &
+faults=$!
+timeout 180 "$AGENTCTL" -s "$AGENTD_SOCK" bootstrap >"$T/boot4.out" 2>"$T/boot4.err"
+rc=$?
+wait "$faults"
+if [ "$rc" = 0 ]; then pass bootstrap-survives-faults
+else fail bootstrap-survives-faults "rc $rc: $(tail -2 "$T/boot4.err")"; fi
+snap >"$T/after4"
+if diff -u "$T/before" "$T/after4" >"$T/diff"; then pass faults-no-duplicates-no-changes
+else fail faults-no-duplicates-no-changes "$(grep '^[-+][A-Z]' "$T/diff" | head -4 | tr '\n' ' ')"; fi
+dups=$("$PY" - <<'PYEOF'
+import os
+exec(open(os.environ["T"] + "/kube.py").read().split("# snapshot")[0])
+n = 0
+for ns in ("vault", "ai-agents"):
+    for res in ("pods", "serviceaccounts", "services", "configmaps"):
+        _, l = get("/api/v1/namespaces/%s/%s" % (ns, res))
+        names = [i["metadata"]["name"] for i in (l or {}).get("items", [])]
+        n += len(names) - len(set(names))
+print(n)
+PYEOF
+)
+check no-duplicate-objects test "$dups" = 0
+expect_rc 0 agentd-stops-cleanly agentd_stop
+kill -TERM "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null
+
+# 5. make demo
+timeout 240 "$ROOT/tests/demo.sh" >"$T/demo.out" 2>&1
+rc=$?
+if [ "$rc" = 0 ]; then pass demo-runs; else fail demo-runs "rc $rc: $(tail -5 "$T/demo.out" | tr '\n' ' ')"; fi
+if tail -15 "$T/demo.out" | grep -Eq '^state: +healthy|healthy'; then pass demo-ends-healthy
+else fail demo-ends-healthy "$(tail -5 "$T/demo.out" | tr '\n' ' ')"; fi
+t_done

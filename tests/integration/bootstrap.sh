@@ -153,6 +153,6 @@ kill -TERM "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null
 timeout 240 "$ROOT/tests/demo.sh" >"$T/demo.out" 2>&1
 rc=$?
 if [ "$rc" = 0 ]; then pass demo-runs; else fail demo-runs "rc $rc: $(tail -5 "$T/demo.out" | tr '\n' ' ')"; fi
-if tail -15 "$T/demo.out" | grep -Eq '^state: +healthy|healthy'; then pass demo-ends-healthy
+if tail -15 "$T/demo.out" | grep -Eq '^state: +healthy since '; then pass demo-ends-healthy
 else fail demo-ends-healthy "$(tail -5 "$T/demo.out" | tr '\n' ' ')"; fi
 t_done

@@ -7,10 +7,16 @@
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_version_entry;
 extern const struct cmd_entry cmd_reload_entry;
+extern const struct cmd_entry cmd_secret_put_entry;
+extern const struct cmd_entry cmd_secret_list_entry;
+extern const struct cmd_entry cmd_secret_import_entry;
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_status_entry,
 	&cmd_version_entry,
 	&cmd_reload_entry,
+	&cmd_secret_put_entry,
+	&cmd_secret_list_entry,
+	&cmd_secret_import_entry,
 	NULL,
 };

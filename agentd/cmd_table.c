@@ -10,6 +10,7 @@ extern const struct cmd_entry cmd_reload_entry;
 extern const struct cmd_entry cmd_secret_put_entry;
 extern const struct cmd_entry cmd_secret_list_entry;
 extern const struct cmd_entry cmd_secret_import_entry;
+extern const struct cmd_entry cmd_unseal_entry;
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_status_entry,
@@ -18,5 +19,6 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_secret_put_entry,
 	&cmd_secret_list_entry,
 	&cmd_secret_import_entry,
+	&cmd_unseal_entry,
 	NULL,
 };

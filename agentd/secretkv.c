@@ -1,6 +1,7 @@
 /* secretkv — names, paths, KEY=VALUE lines, base64 and hashes for agent secrets. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -72,52 +73,28 @@ secretkv_path(const char *mount, const char *prefix, const char *kind, const cha
 	return 0;
 }
 
-static int
-b64_value(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 int
 secretkv_b64_decode(const char *in, size_t len, struct secret **out)
 {
-	if (len % 4 != 0)
+	if (len % 4 != 0 || len > INT_MAX)
 		return -EINVAL;
 	size_t pad = 0;
 	while (pad < 2 && len > pad && in[len - 1 - pad] == '=')
 		pad++;
+	/* EVP_DecodeBlock skips surrounding blanks; Secret data has none. */
+	if (len > 0 && (isspace((unsigned char)in[0]) || isspace((unsigned char)in[len - 1 - pad]) ||
+			memchr(in, '=', len - pad)))
+		return -EINVAL;
 	struct secret *s = secret_new(len / 4 * 3);
 	if (!s)
 		return -ENOMEM;
-	unsigned acc = 0;
-	int bits = 0;
-	for (size_t i = 0; i < len - pad; i++) {
-		int v = b64_value((unsigned char)in[i]);
-		if (v < 0) {
-			acc = 0;
-			secret_free(s);
-			return -EINVAL;
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			unsigned char byte = (unsigned char)(acc >> bits);
-			secret_append(s, &byte, 1);
-			byte = 0;
-		}
+	int n = len ? EVP_DecodeBlock((unsigned char *)s->data, (const unsigned char *)in, (int)len) : 0;
+	if (n < 0 || (size_t)n < pad) {
+		secret_free(s);
+		return -EINVAL;
 	}
-	acc = 0;
+	s->len = (size_t)n - pad;
+	s->data[s->len] = '\0';
 	*out = s;
 	return 0;
 }

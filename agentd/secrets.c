@@ -187,7 +187,8 @@ on_vault_pods(void *arg, const struct kube_result *r)
 	const struct config *cfg = o->d->config;
 	o->call = NULL;
 	if (r->err) {
-		op_fail(o, PROTO_E_FAILED, "cannot list Vault pods in %s: %s", cfg->vault.namespace, r->message);
+		op_fail(o, PROTO_E_FAILED, "cannot list Vault pods in %s: %s%s", cfg->vault.namespace, r->message,
+			o->kept_msg);
 		return;
 	}
 	const char *best = NULL;
@@ -201,8 +202,8 @@ on_vault_pods(void *arg, const struct kube_result *r)
 			best = name;
 	}
 	if (!best) {
-		op_fail(o, PROTO_E_FAILED, "no running Vault pod in %s (selector %s)", cfg->vault.namespace,
-			cfg->vault.selector);
+		op_fail(o, PROTO_E_FAILED, "no running Vault pod in %s (selector %s)%s", cfg->vault.namespace,
+			cfg->vault.selector, o->kept_msg);
 		return;
 	}
 	snprintf(o->pod, sizeof o->pod, "%s", best);
@@ -235,7 +236,8 @@ static bool
 vault_started(struct op *o, int r, const char *what, const char *path)
 {
 	if (r < 0)
-		op_fail(o, PROTO_E_FAILED, "vault: %s %s: cannot send the request: %s", what, path, strerror(-r));
+		op_fail(o, PROTO_E_FAILED, "vault: %s %s: cannot send the request: %s%s", what, path, strerror(-r),
+			o->kept_msg);
 	return r >= 0;
 }
 

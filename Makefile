@@ -72,6 +72,9 @@ test-unit: $(UNIT_BINS)
 check: deps
 	$(MAKE) all test-unit
 	BUILD=$(BUILD) tests/run
+	BUILD=$(BUILD) tests/check-extra.sh valgrind
+	$(MAKE) BUILD=build-san CFLAGS="$(SAN_CFLAGS)" LDFLAGS="$(SAN_CFLAGS)" all
+	SAN_BUILD=build-san tests/check-extra.sh san
 
 demo: deps
 	$(MAKE) all
@@ -97,9 +100,9 @@ fuzz: deps $(FUZZ_BINS)
 		tail -1 $(BUILD)/fuzz/$$n.log; \
 	done
 
+SAN_CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
 sanitize: deps
-	$(MAKE) BUILD=build-san CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-		LDFLAGS="-fsanitize=address,undefined" all test-unit
+	$(MAKE) BUILD=build-san CFLAGS="$(SAN_CFLAGS)" LDFLAGS="-fsanitize=address,undefined" all test-unit
 	BUILD=build-san ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 tests/run
 
 # ---- install / uninstall (see docs/operator-guide.md) ----------------------

@@ -23,6 +23,22 @@ usage(FILE *f)
 	fprintf(f, "\nexit codes: 0 ok, 1 not ok, 2 usage, 3 agentd unreachable, 4 refused\n");
 }
 
+/* Removes every "--json" from argv[from..argc) and sets c->json; returns the new argc. */
+static int
+strip_json(struct ctl *c, int argc, char **argv, int from)
+{
+	int o = from;
+
+	for (int k = from; k < argc; k++) {
+		if (strcmp(argv[k], "--json") == 0)
+			c->json = true;
+		else
+			argv[o++] = argv[k];
+	}
+	argv[o] = NULL;
+	return o;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -38,8 +54,11 @@ main(int argc, char **argv)
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
 			c.json = true;
-		} else if ((strcmp(argv[i], "-s") == 0 || strcmp(argv[i], "--socket") == 0) &&
-			   i + 1 < argc) {
+		} else if (strcmp(argv[i], "-s") == 0 || strcmp(argv[i], "--socket") == 0) {
+			if (i + 1 == argc) {
+				fprintf(stderr, "agentctl: %s needs a socket path\n", argv[i]);
+				return CTL_EXIT_USAGE;
+			}
 			c.socket = argv[++i];
 		} else if (strncmp(argv[i], "--socket=", 9) == 0) {
 			c.socket = argv[i] + 9;
@@ -69,6 +88,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return CTL_EXIT_USAGE;
 	}
+	/* --json is global wherever it stands: `agentctl status --json` works too. */
+	argc = strip_json(&c, argc, argv, i + 1);
 	c.tty = isatty(STDOUT_FILENO);
 	return cmd->exec(&c, cmd, argc - i, argv + i);
 }

@@ -578,8 +578,6 @@ set_strlist(struct parser *p, const struct key *k, const char *keypath, yaml_nod
 	return 0;
 }
 
-static int apply_defaults(struct parser *p, const struct key *keys, const char *prefix);
-
 static int
 parse_map(struct parser *p, const struct key *keys, const char *prefix, yaml_node_t *map);
 

@@ -126,6 +126,15 @@ queue_error(struct client *c, enum proto_error code, const char *message)
 	queue_frame(c, PROTO_END, NULL);
 }
 
+/* No more requests from this client: what is queued goes out, then it closes. */
+static void
+client_stop_input(struct client *c)
+{
+	c->closing = true;
+	ev_io_stop(c->ctl->loop, &c->rio);
+	ev_timer_stop(c->ctl->loop, &c->idle);
+}
+
 /* A frame we cannot make sense of: say so, then hang up, since the stream
  * cannot be resynchronised. */
 static void
@@ -145,8 +154,7 @@ protocol_error(struct client *c, const char *fmt, ...)
 		 "control: protocol error from uid %u pid %d: %s", (unsigned)c->peer.uid,
 		 (int)c->peer.pid, msg);
 	queue_error(c, PROTO_E_PROTOCOL, msg);
-	c->closing = true;
-	ev_io_stop(c->ctl->loop, &c->rio);
+	client_stop_input(c);
 }
 
 static void
@@ -234,7 +242,7 @@ handle_frame(struct client *c, const struct proto_frame *f, size_t size)
 	if (r == NULL) {
 		cJSON_Delete(root);
 		queue_error(c, PROTO_E_INTERNAL, "out of memory");
-		c->closing = true;
+		client_stop_input(c);
 		return;
 	}
 	r->c = c;
@@ -271,7 +279,7 @@ client_process(struct client *c)
 			handle_frame(c, &f, (size_t)r);
 	}
 	if (c->peer_eof && c->req == NULL)
-		c->closing = true;
+		client_stop_input(c);
 }
 
 static void
@@ -346,8 +354,7 @@ idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	snprintf(msg, sizeof(msg), "idle for %.1fs without a request; closing", c->ctl->limits.idle_timeout);
 	log_debug("control: client uid %u pid %d %s", (unsigned)c->peer.uid, (int)c->peer.pid, msg);
 	queue_error(c, PROTO_E_LIMIT, msg);
-	c->closing = true;
-	ev_io_stop(c->ctl->loop, &c->rio);
+	client_stop_input(c);
 	c->busy--;
 	client_reap(c);
 }
@@ -569,7 +576,7 @@ control_end(struct control_req *pub)
 		ev_io_start(c->ctl->loop, &c->rio);
 		idle_restart(c);
 	} else if (c->peer_eof) {
-		c->closing = true;
+		client_stop_input(c);
 	}
 	/* Buffered requests and reaping happen in write_cb once END is out. */
 	ev_io_start(c->ctl->loop, &c->wio);

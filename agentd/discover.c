@@ -212,7 +212,7 @@ on_namespace(void *arg, const struct kube_result *r)
 	}
 	struct kube *k = apiprobe_kube(d->probe);
 	int rc = kube_list(k, kinds_find(kube_kinds(k), "v1", "Pod"), cfg->vault.namespace, cfg->vault.selector, NULL,
-			   on_pods, d);
+			   on_pods, d, NULL);
 	if (rc < 0)
 		finish(d, SV_DEGRADED, "cannot list Vault pods");
 }
@@ -225,7 +225,7 @@ run(struct discover *d)
 		return;
 	d->running = true;
 	int rc = kube_get(k, kinds_find(kube_kinds(k), "v1", "Namespace"), NULL, (*d->cfgp)->vault.namespace,
-			  on_namespace, d);
+			  on_namespace, d, NULL);
 	if (rc < 0) {
 		d->running = false;
 		supervisor_set_state(d->sv, SV_DEGRADED, "discovery could not start");

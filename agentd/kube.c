@@ -404,11 +404,12 @@ kube_cancel(struct kube_call *c)
 }
 
 int
-kube_get(struct kube *k, const struct kind_info *ki, const char *ns, const char *name, kube_done_fn cb, void *arg)
+kube_get(struct kube *k, const struct kind_info *ki, const char *ns, const char *name, kube_done_fn cb, void *arg,
+	 struct kube_call **out)
 {
 	char path[MAX_PATH];
 	int r = kube_path(ki, ns, name, NULL, path, sizeof path);
-	return r < 0 ? r : kube_request(k, "GET", path, NULL, NULL, NULL, 0, true, cb, arg, NULL);
+	return r < 0 ? r : kube_request(k, "GET", path, NULL, NULL, NULL, 0, true, cb, arg, out);
 }
 
 static int
@@ -427,14 +428,14 @@ add_query(char *path, size_t size, const char *key, const char *value)
 
 int
 kube_list(struct kube *k, const struct kind_info *ki, const char *ns, const char *label_selector,
-	  const char *field_selector, kube_done_fn cb, void *arg)
+	  const char *field_selector, kube_done_fn cb, void *arg, struct kube_call **out)
 {
 	char path[MAX_PATH];
 	int r = kube_path(ki, ns, NULL, NULL, path, sizeof path);
 	if (r < 0 || (r = add_query(path, sizeof path, "labelSelector", label_selector)) < 0 ||
 	    (r = add_query(path, sizeof path, "fieldSelector", field_selector)) < 0)
 		return r;
-	return kube_request(k, "GET", path, NULL, NULL, NULL, 0, true, cb, arg, NULL);
+	return kube_request(k, "GET", path, NULL, NULL, NULL, 0, true, cb, arg, out);
 }
 
 /* The path of OBJ's kind (collection when !named), from apiVersion/kind/metadata. */
@@ -451,18 +452,18 @@ object_path(struct kube *k, const cJSON *obj, bool named, char *path, size_t siz
 
 static int
 send_object(struct kube *k, const char *method, const char *path, const char *ct, const cJSON *obj,
-	    kube_done_fn cb, void *arg)
+	    kube_done_fn cb, void *arg, struct kube_call **out)
 {
 	char *body = cJSON_PrintUnformatted(obj);
 	if (!body)
 		return -ENOMEM;
-	int r = kube_request(k, method, path, NULL, ct, body, strlen(body), true, cb, arg, NULL);
+	int r = kube_request(k, method, path, NULL, ct, body, strlen(body), true, cb, arg, out);
 	free(body);
 	return r;
 }
 
 int
-kube_apply(struct kube *k, const cJSON *obj, bool force, kube_done_fn cb, void *arg)
+kube_apply(struct kube *k, const cJSON *obj, bool force, kube_done_fn cb, void *arg, struct kube_call **out)
 {
 	char path[MAX_PATH];
 	int r = object_path(k, obj, true, path, sizeof path);
@@ -470,29 +471,29 @@ kube_apply(struct kube *k, const cJSON *obj, bool force, kube_done_fn cb, void *
 		return r;
 	strncat(path, force ? "?fieldManager=agentd&force=true" : "?fieldManager=agentd",
 		sizeof path - strlen(path) - 1);
-	return send_object(k, "PATCH", path, "application/apply-patch+yaml", obj, cb, arg);
+	return send_object(k, "PATCH", path, "application/apply-patch+yaml", obj, cb, arg, out);
 }
 
 int
-kube_create(struct kube *k, const cJSON *obj, kube_done_fn cb, void *arg)
+kube_create(struct kube *k, const cJSON *obj, kube_done_fn cb, void *arg, struct kube_call **out)
 {
 	char path[MAX_PATH];
 	int r = object_path(k, obj, false, path, sizeof path);
 	if (r < 0)
 		return r;
 	strncat(path, "?fieldManager=agentd", sizeof path - strlen(path) - 1);
-	return send_object(k, "POST", path, "application/json", obj, cb, arg);
+	return send_object(k, "POST", path, "application/json", obj, cb, arg, out);
 }
 
 int
 kube_delete(struct kube *k, const struct kind_info *ki, const char *ns, const char *name, const char *propagation,
-	    kube_done_fn cb, void *arg)
+	    kube_done_fn cb, void *arg, struct kube_call **out)
 {
 	char path[MAX_PATH];
 	int r = kube_path(ki, ns, name, NULL, path, sizeof path);
 	if (r < 0 || !name || (r = add_query(path, sizeof path, "propagationPolicy", propagation)) < 0)
 		return r < 0 ? r : -EINVAL;
-	return kube_request(k, "DELETE", path, NULL, NULL, NULL, 0, true, cb, arg, NULL);
+	return kube_request(k, "DELETE", path, NULL, NULL, NULL, 0, true, cb, arg, out);
 }
 
 /* ---- watches ---- */

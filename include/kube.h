@@ -69,18 +69,19 @@ int kube_request(struct kube *k, const char *method, const char *path, const cha
 		 kube_done_fn cb, void *arg, struct kube_call **out);
 void kube_cancel(struct kube_call *c);
 
+/* Each of these may return the call in *out (NULL: not wanted) for kube_cancel. */
 int kube_get(struct kube *k, const struct kind_info *ki, const char *ns, const char *name, kube_done_fn cb,
-	     void *arg);
+	     void *arg, struct kube_call **out);
 /* Selectors may be NULL. */
 int kube_list(struct kube *k, const struct kind_info *ki, const char *ns, const char *label_selector,
-	      const char *field_selector, kube_done_fn cb, void *arg);
+	      const char *field_selector, kube_done_fn cb, void *arg, struct kube_call **out);
 /* Server-side apply of OBJ (fieldManager=agentd; force takes over conflicting fields). */
-int kube_apply(struct kube *k, const cJSON *obj, bool force, kube_done_fn cb, void *arg);
+int kube_apply(struct kube *k, const cJSON *obj, bool force, kube_done_fn cb, void *arg, struct kube_call **out);
 /* propagation: "Foreground", "Background", "Orphan" or NULL. */
 int kube_delete(struct kube *k, const struct kind_info *ki, const char *ns, const char *name,
-		const char *propagation, kube_done_fn cb, void *arg);
+		const char *propagation, kube_done_fn cb, void *arg, struct kube_call **out);
 /* POST to the collection (e.g. a Job created from a CronJob's template). */
-int kube_create(struct kube *k, const cJSON *obj, kube_done_fn cb, void *arg);
+int kube_create(struct kube *k, const cJSON *obj, kube_done_fn cb, void *arg, struct kube_call **out);
 
 /* Watches.  on_list gets the full set (the items array of a list, borrowed) after
  * every (re-)list; on_event gets "ADDED", "MODIFIED" or "DELETED" with the object;

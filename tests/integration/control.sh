@@ -58,6 +58,8 @@ assert len(api) == 1 and api[0]["ok"] is False
 assert "kubeconfig" in api[0]["message"] and "No such file or directory" in api[0]["message"], api[0]
 PYEOF
 check status-json-one-line test "$(wc -l <"$T/out")" -eq 1
+expect_rc 0 status-json-after-command ctl status --json
+check status-json-after-command-is-json "$PY" -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/out"
 
 expect_rc 0 status-table ctl status
 check status-table-content grep -Eq '^api +FAIL +critical .*kubeconfig .*No such file' "$T/out"
@@ -86,6 +88,7 @@ expect_rc 2 usage-unknown-command ctl frobnicate
 expect_rc 2 usage-bad-option "$AGENTCTL" --bogus status
 expect_rc 2 usage-no-command "$AGENTCTL"
 expect_rc 2 usage-extra-arg ctl status extra
+expect_rc 2 usage-socket-without-path "$AGENTCTL" -s
 expect_rc 3 unreachable "$AGENTCTL" -s "$T/nonexistent.sock" status
 check unreachable-names-socket grep -q "$T/nonexistent.sock" "$T/err"
 expect_rc 3 unreachable-env env AGENTD_SOCKET="$T/nonexistent.sock" "$AGENTCTL" status
@@ -109,7 +112,7 @@ import json, socket, struct, sys, time
 def frame(t, payload, version=1, magic=b"AD"):
     return magic + struct.pack(">BBI", version, t, len(payload)) + payload
 
-def read_frames(s):
+def read_frames(s, stop_at_end=False):
     buf, out = b"", []
     s.settimeout(5)
     while True:
@@ -127,6 +130,8 @@ def read_frames(s):
             p = buf[8:8 + n]; buf = buf[8 + n:]
             out.append(({2: "REPLY", 3: "PROGRESS", 4: "ERROR", 5: "END"}.get(t, str(t)),
                         json.loads(p) if p else None))
+            if stop_at_end and t == 5:
+                return out
 
 sock, case = sys.argv[1], sys.argv[2]
 s = socket.socket(socket.AF_UNIX); s.connect(sock)
@@ -169,9 +174,10 @@ elif case == "max-size":
     s.sendall(frame(1, payload))
 elif case == "hold":
     # Connect, then wait for a line on stdin before asking for status.
+    print("CONNECTED", flush=True)
     sys.stdin.readline()
     s.sendall(frame(1, req))
-for t, p in read_frames(s):
+for t, p in read_frames(s, stop_at_end=(case == "hold")):
     print(t, json.dumps(p))
 PYEOF
 raw() { "$PY" "$T/raw.py" "$AGENTD_SOCK" "$@"; }
@@ -179,7 +185,8 @@ raw() { "$PY" "$T/raw.py" "$AGENTD_SOCK" "$@"; }
 # A client connected before the abuse and still served after it.
 coproc HOLD { "$PY" "$T/raw.py" "$AGENTD_SOCK" hold; }
 hold_pid=$HOLD_PID
-sleep 0.2
+read -r -t 10 hold_line <&"${HOLD[0]}"
+[ "$hold_line" = CONNECTED ] || fail second-client-connect "got '$hold_line'"
 raw garbage >"$T/garbage.out" 2>&1
 check garbage-error grep -q '^ERROR {"error": "protocol", "message": "not an agentd control frame' "$T/garbage.out"
 check garbage-end-then-close bash -c "tail -2 '$T/garbage.out' | tr '\n' ' ' | grep -q '^END null EOF'"

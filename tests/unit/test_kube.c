@@ -113,13 +113,13 @@ test_get_ok_and_not_found(void **state)
 {
 	(void)state;
 	struct got g = { 0 };
-	assert_int_equal(kube_get(kube, CM, "ns1", "cm1", on_done, &g), 0);
+	assert_int_equal(kube_get(kube, CM, "ns1", "cm1", on_done, &g, NULL), 0);
 	wait_done(&g);
 	assert_int_equal(g.err, 0);
 	assert_int_equal(g.status, 200);
 	assert_non_null(strstr(g.json, "\"resourceVersion\":\"7\""));
 	memset(&g, 0, sizeof g);
-	assert_int_equal(kube_get(kube, CM, "ns1", "missing", on_done, &g), 0);
+	assert_int_equal(kube_get(kube, CM, "ns1", "missing", on_done, &g, NULL), 0);
 	wait_done(&g);
 	assert_int_equal(g.err, -ENOENT);
 	assert_int_equal(g.status, 404);
@@ -132,7 +132,7 @@ test_list_selectors(void **state)
 {
 	(void)state;
 	struct got g = { 0 };
-	assert_int_equal(kube_list(kube, CM, "ns1", "app=x,tier!=y", "metadata.name=cm1", on_done, &g), 0);
+	assert_int_equal(kube_list(kube, CM, "ns1", "app=x,tier!=y", "metadata.name=cm1", on_done, &g, NULL), 0);
 	wait_done(&g);
 	assert_int_equal(g.err, 0);
 	assert_non_null(strstr(g.json, "\"labelSelector\":\"app=x,tier!=y\""));
@@ -146,7 +146,7 @@ test_apply(void **state)
 	cJSON *obj = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\","
 				 "\"metadata\":{\"name\":\"app\",\"namespace\":\"ns1\"},\"data\":{\"k\":\"v\"}}");
 	struct got g = { 0 };
-	assert_int_equal(kube_apply(kube, obj, true, on_done, &g), 0);
+	assert_int_equal(kube_apply(kube, obj, true, on_done, &g, NULL), 0);
 	wait_done(&g);
 	assert_int_equal(g.err, 0);
 	assert_non_null(strstr(g.json, "\"method\":\"PATCH\""));
@@ -157,7 +157,7 @@ test_apply(void **state)
 
 	obj = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"invalid\",\"namespace\":\"ns1\"}}");
 	memset(&g, 0, sizeof g);
-	assert_int_equal(kube_apply(kube, obj, false, on_done, &g), 0);
+	assert_int_equal(kube_apply(kube, obj, false, on_done, &g, NULL), 0);
 	wait_done(&g);
 	assert_int_equal(g.err, -EINVAL);
 	assert_int_equal(g.status, 422);
@@ -166,7 +166,7 @@ test_apply(void **state)
 	cJSON_Delete(obj);
 
 	obj = cJSON_Parse("{\"apiVersion\":\"v9\",\"kind\":\"Gizmo\",\"metadata\":{\"name\":\"x\"}}");
-	assert_int_equal(kube_apply(kube, obj, false, on_done, &g), -EINVAL);
+	assert_int_equal(kube_apply(kube, obj, false, on_done, &g, NULL), -EINVAL);
 	cJSON_Delete(obj);
 }
 
@@ -176,14 +176,14 @@ test_create_and_delete(void **state)
 	(void)state;
 	cJSON *job = cJSON_Parse("{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"j\",\"namespace\":\"ns1\"}}");
 	struct got g = { 0 };
-	assert_int_equal(kube_create(kube, job, on_done, &g), 0);
+	assert_int_equal(kube_create(kube, job, on_done, &g, NULL), 0);
 	wait_done(&g);
 	assert_int_equal(g.err, 0);
 	assert_int_equal(g.status, 201);
 	assert_non_null(strstr(g.json, "\"uid\":\"u-1\""));
 	cJSON_Delete(job);
 	memset(&g, 0, sizeof g);
-	assert_int_equal(kube_delete(kube, CM, "ns1", "cm1", "Foreground", on_done, &g), 0);
+	assert_int_equal(kube_delete(kube, CM, "ns1", "cm1", "Foreground", on_done, &g, NULL), 0);
 	wait_done(&g);
 	assert_int_equal(g.err, 0);
 	assert_non_null(strstr(g.json, "\"query\":\"propagationPolicy=Foreground\""));

@@ -5,6 +5,7 @@
 #define AGENTD_TESTSERVER_H
 
 #include <ev.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,43 @@ ts_start(struct testserver *ts, const char *script, const char *extra)
 	int ok = -1;
 	while (f && fgets(line, sizeof line, f)) {
 		if (sscanf(line, "READY port=%d", &ts->port) == 1) {
+			ok = 0;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return ok;
+}
+
+/* Starts tests/sim/k3sim on a fresh state dir; ts->dir is the state dir, its
+ * kubeconfig is ts->dir/kubeconfig. */
+static inline int
+ts_start_k3sim(struct testserver *ts)
+{
+	memset(ts, 0, sizeof *ts);
+	snprintf(ts->dir, sizeof ts->dir, "/tmp/agentd-sim-XXXXXX");
+	if (!mkdtemp(ts->dir))
+		return -1;
+	int out[2];
+	if (pipe(out) < 0)
+		return -1;
+	ts->pid = fork();
+	if (ts->pid < 0)
+		return -1;
+	if (ts->pid == 0) {
+		dup2(out[1], 1);
+		close(out[0]);
+		execl("/usr/bin/python3", "python3", "tests/sim/k3sim", "--state", ts->dir, (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	ts->stdin_fd = open("/dev/null", O_RDONLY);
+	FILE *f = fdopen(out[0], "r");
+	char line[512];
+	int ok = -1;
+	while (f && fgets(line, sizeof line, f)) {
+		if (strncmp(line, "READY ", 6) == 0) {
 			ok = 0;
 			break;
 		}

@@ -1,0 +1,252 @@
+/* apply.c against k3sim with the tree's own stack (manifests/, config/values.yaml). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "apply.h"
+#include "http.h"
+#include "kube.h"
+#include "render.h"
+#include "testserver.h"
+
+static struct testserver sim;
+static struct ev_loop *loop;
+static struct http_client *http;
+static struct kinds *kinds;
+static struct kube *kube;
+static struct manifest_stack *stack;
+
+struct run {
+	int done, err;
+	char message[1200];
+	int applied, retries, ready, phases;
+	bool skip_statefulsets;
+};
+
+static void
+progress(void *arg, const struct apply_event *ev)
+{
+	struct run *r = arg;
+	assert_non_null(ev->phase);
+	switch (ev->step) {
+	case APPLY_OBJECT:
+		r->applied += ev->err == 0;
+		break;
+	case APPLY_RETRY:
+		r->retries++;
+		break;
+	case APPLY_READY:
+		r->ready++;
+		break;
+	case APPLY_PHASE:
+		r->phases++;
+		break;
+	case APPLY_WAITING:
+		break;
+	}
+}
+
+static void
+done(void *arg, int err, const char *message)
+{
+	struct run *r = arg;
+	r->done++;
+	r->err = err;
+	snprintf(r->message, sizeof r->message, "%s", message);
+}
+
+/* Vault's StatefulSet is never Ready while Vault is sealed: the bootstrap waits
+ * for its pod instead. */
+static bool
+wait_pred(void *arg, const struct manifest_object *o)
+{
+	struct run *r = arg;
+	return !(r->skip_statefulsets && strcmp(o->kind, "StatefulSet") == 0);
+}
+
+static size_t
+phase_index(const char *name)
+{
+	for (size_t i = 0; i < stack->count; i++)
+		if (strcmp(stack->phases[i].name, name) == 0)
+			return i;
+	fail_msg("no phase %s in manifests/", name);
+	return 0;
+}
+
+static void
+run_phases(struct run *r, size_t from, size_t to, long timeout_ms)
+{
+	struct apply_ops ops = { progress, done, wait_pred };
+	assert_int_equal(apply_start(loop, kube, stack, from, to, timeout_ms, &ops, r, NULL), 0);
+	assert_int_equal(ts_run_until(loop, &r->done, 60.0), 0);
+	assert_int_equal(r->done, 1);
+}
+
+static void
+on_got(void *arg, const struct kube_result *res)
+{
+	char *out = arg;
+	const cJSON *md = cJSON_GetObjectItem(res->json, "metadata");
+	const cJSON *rv = cJSON_GetObjectItem(md, "resourceVersion");
+	snprintf(out, 64, "%s", res->err ? "ERR" : cJSON_IsString(rv) ? rv->valuestring : "?");
+}
+
+static void
+get_rv(const char *apiv, const char *kind, const char *ns, const char *name, char *out)
+{
+	out[0] = '\0';
+	assert_int_equal(kube_get(kube, kinds_find(kinds, apiv, kind), ns, name, on_got, out, NULL), 0);
+	for (int i = 0; i < 500 && !out[0]; i++)
+		ev_run(loop, EVRUN_ONCE);
+	assert_true(out[0] != '\0');
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	if (ts_start_k3sim(&sim) < 0)
+		return -1;
+	char kc_path[128];
+	snprintf(kc_path, sizeof kc_path, "%s/kubeconfig", sim.dir);
+	struct kubeconfig *kc;
+	char *err = NULL;
+	if (kubeconfig_load(kc_path, NULL, &kc, &err) < 0)
+		return -1;
+	loop = ev_loop_new(EVFLAG_AUTO);
+	if (http_client_new(loop, &http) < 0 || kinds_new(&kinds) < 0 || kube_new(loop, http, kc, kinds, 5000, &kube) < 0)
+		return -1;
+	if (render_load("manifests", "config/values.yaml", NULL, kinds, &stack, &err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	manifest_stack_free(stack);
+	kube = kube_free(kube);
+	http = http_client_free(http);
+	kinds = kinds_free(kinds);
+	ev_loop_destroy(loop);
+	ts_stop(&sim);
+	return 0;
+}
+
+static void
+test_namespaces_then_idempotent(void **state)
+{
+	(void)state;
+	size_t ns = phase_index("namespaces");
+	struct run r = { 0 };
+	run_phases(&r, ns, ns + 1, 20000);
+	if (r.err)
+		fail_msg("%s", r.message);
+	assert_int_equal(r.applied, (int)stack->phases[ns].count);
+	assert_int_equal(r.ready, (int)stack->phases[ns].count);
+	assert_int_equal(r.phases, 1);
+	char before[64], after[64];
+	get_rv("v1", "Namespace", NULL, "ai-agents", before);
+	assert_string_not_equal(before, "ERR");
+	struct run again = { 0 };
+	run_phases(&again, ns, ns + 1, 20000);
+	assert_int_equal(again.err, 0);
+	get_rv("v1", "Namespace", NULL, "ai-agents", after);
+	assert_string_equal(before, after);	/* the same apply changes nothing */
+}
+
+static void
+test_transient_failures_retried(void **state)
+{
+	(void)state;
+	char cmd[1024];
+	/* the next requests: dropped connections, then truncated bodies, then 503s */
+	snprintf(cmd, sizeof cmd, "tests/sim/simctl --state %s drop 2 >/dev/null && "
+				  "tests/sim/simctl --state %s truncate 2 >/dev/null && "
+				  "tests/sim/simctl --state %s fail 1 >/dev/null", sim.dir, sim.dir, sim.dir);
+	assert_int_equal(system(cmd), 0);
+	size_t vs = phase_index("vault-server");
+	struct run r = { .skip_statefulsets = true };
+	run_phases(&r, vs, vs + 1, 40000);
+	if (r.err)
+		fail_msg("%s", r.message);
+	assert_true(r.retries > 0);
+	assert_int_equal(r.applied, (int)stack->phases[vs].count);
+	char rv[64];
+	get_rv("apps/v1", "StatefulSet", "vault", "vault", rv);
+	assert_string_not_equal(rv, "ERR");
+}
+
+static void
+test_rejected_phase_applies_nothing(void **state)
+{
+	(void)state;
+	struct manifest_file f[] = {
+		{ "00-first.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: apply-first}\n", 61 },
+		{ "10-broken.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: apply-second}\n---\n"
+				    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: apply-first}\n"
+				    "data: {a: \"${nope}\"}\n", 0 },
+	};
+	f[1].len = strlen(f[1].text);
+	f[0].len = strlen(f[0].text);
+	cJSON *values = cJSON_CreateObject();
+	struct manifest_stack *s;
+	char *err = NULL;
+	assert_int_equal(manifest_render(f, 2, values, kinds, &s, &err), 0);
+	struct manifest_stack *keep = stack;
+	stack = s;
+	struct run r = { 0 };
+	run_phases(&r, 0, 2, 20000);
+	stack = keep;
+	assert_int_equal(r.err, -EINVAL);
+	assert_string_equal(r.message, "phase broken rejected, nothing of it applied: "
+				       "10-broken.yaml:8:11: undefined value ${nope}");
+	assert_int_equal(r.phases, 1);
+	char rv[64];
+	get_rv("v1", "Namespace", NULL, "apply-first", rv);
+	assert_string_not_equal(rv, "ERR");	/* the earlier phase stays */
+	get_rv("v1", "Namespace", NULL, "apply-second", rv);
+	assert_string_equal(rv, "ERR");		/* nothing of the broken one */
+	manifest_stack_free(s);
+	cJSON_Delete(values);
+}
+
+static void
+test_invalid_object_named(void **state)
+{
+	(void)state;
+	const char *text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bad, namespace: does-not-exist}\n";
+	struct manifest_file f = { "00-bad.yaml", text, strlen(text) };
+	cJSON *values = cJSON_CreateObject();
+	struct manifest_stack *s;
+	char *err = NULL;
+	assert_int_equal(manifest_render(&f, 1, values, kinds, &s, &err), 0);
+	struct manifest_stack *keep = stack;
+	stack = s;
+	struct run r = { 0 };
+	run_phases(&r, 0, 1, 10000);
+	stack = keep;
+	assert_int_equal(r.err, -ENOENT);
+	assert_non_null(strstr(r.message, "phase bad: ConfigMap does-not-exist/bad (00-bad.yaml:2:7): NotFound: "));
+	manifest_stack_free(s);
+	cJSON_Delete(values);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_namespaces_then_idempotent),
+		cmocka_unit_test(test_transient_failures_retried),
+		cmocka_unit_test(test_rejected_phase_applies_nothing),
+		cmocka_unit_test(test_invalid_object_named),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -314,6 +314,33 @@ job_finished(const cJSON *job)
 	return false;
 }
 
+static void
+crash_loop(struct problems *p, const char *ns, const char *name, const char *ctr)
+{
+	problem(p, "pod %s/%s: container %s is crash-looping (CrashLoopBackOff) (fix: read kubectl logs -n %s %s -c %s --previous)",
+		ns, name, ctr, ns, name, ctr);
+}
+
+/* A container of POD that exited with an error within SETTLE_SECONDS and was restarted. */
+static bool
+recent_crash(const struct checks_input *in, const cJSON *pod, char *ctr, size_t size)
+{
+	const cJSON *cs;
+
+	cJSON_ArrayForEach(cs, get(get(pod, "status"), "containerStatuses")) {
+		const cJSON *term = get(get(cs, "lastState"), "terminated"), *code = get(term, "exitCode");
+		const char *fin = str(term, "finishedAt");
+		int64_t t;
+
+		if (cJSON_IsNumber(code) && code->valueint != 0 && fin && rfc3339_parse(fin, &t) == 0 &&
+		    in->now - t < SETTLE_SECONDS) {
+			snprintf(ctr, size, "%s", or_q(str(cs, "name")));
+			return true;
+		}
+	}
+	return false;
+}
+
 /* The pod's trouble in words, with the fix; NULL when it is not a problem (yet). */
 static void
 pod_problem(const struct checks_input *in, const cJSON *pod, struct problems *p)
@@ -321,12 +348,19 @@ pod_problem(const struct checks_input *in, const cJSON *pod, struct problems *p)
 	const char *ns = or_q(md_str(pod, "namespace")), *name = or_q(md_str(pod, "name"));
 	const char *phase = str(get(pod, "status"), "phase");
 	const char *okind, *oname;
+	char ctr[254];
 	struct kstatus ks;
 	int64_t age = in->now - md_time(pod, "creationTimestamp");
 
 	okind = owner_kind(pod, &oname);
 	if (phase && strcmp(phase, "Succeeded") == 0)
 		return;
+	/* Between two back-offs a crash-looping container runs, maybe Ready:
+	 * a failed exit within the settle window keeps the verdict steady. */
+	if (recent_crash(in, pod, ctr, sizeof(ctr))) {
+		crash_loop(p, ns, name, ctr);
+		return;
+	}
 	/* A finished Job's failed pod is the cron check's business. */
 	if (okind && strcmp(okind, "Job") == 0 && phase && strcmp(phase, "Failed") == 0)
 		return;
@@ -335,8 +369,7 @@ pod_problem(const struct checks_input *in, const cJSON *pod, struct problems *p)
 		return;
 	switch (ks.cause) {
 	case KSTATUS_CAUSE_CRASH_LOOP:
-		problem(p, "pod %s/%s: container %s is in CrashLoopBackOff (fix: read kubectl logs -n %s %s -c %s --previous)",
-			ns, name, ks.container, ns, name, ks.container);
+		crash_loop(p, ns, name, ks.container);
 		return;
 	case KSTATUS_CAUSE_IMAGE_PULL:
 		problem(p, "pod %s/%s: container %s cannot pull its image (%s) (fix: check the image in config/values.yaml and registry access)",

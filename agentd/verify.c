@@ -51,6 +51,7 @@ struct vwatch {
 	char *ns;			/* NULL for cluster-scoped kinds */
 	struct kube_watch *w;
 	cJSON *objs;			/* object: name -> stored object */
+	bool listed;			/* objs holds a full list */
 	struct vwatch *next;
 };
 
@@ -244,6 +245,7 @@ on_list(void *arg, const cJSON *items)
 	if (!fresh)
 		return;
 	w->objs = fresh;
+	w->listed = true;
 	cJSON_ArrayForEach(it, items)
 		cache_put(w, it);
 	cJSON_Delete(old);
@@ -411,6 +413,16 @@ verifying(const struct verify *v)
 	return v->kube && (s == SV_HEALTHY || s == SV_DEGRADED || s == SV_VAULT_SEALED);
 }
 
+/* Until every watch has listed once, a missing object only means "not seen yet". */
+static bool
+all_listed(const struct verify *v)
+{
+	for (const struct vwatch *w = v->watches; w; w = w->next)
+		if (!w->listed)
+			return false;
+	return v->watches != NULL;
+}
+
 static void
 update_state(struct verify *v)
 {
@@ -463,7 +475,7 @@ evaluate(struct verify *v)
 	const struct status_check *sealed = status_get(v->st, "vault-sealed");
 	int64_t now = cluster_now(v), when;
 
-	if (!verifying(v))
+	if (!verifying(v) || !all_listed(v))
 		return;
 	track_sealed(v, now);
 	for (int k = 0; k < WK_COUNT; k++)
@@ -700,7 +712,7 @@ tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)loop;
 	(void)revents;
 	ensure_started(v);
-	if (v->watches) {
+	if (all_listed(v)) {
 		evaluate(v);
 		read_audit(v);
 	}
@@ -741,7 +753,7 @@ int
 verify_run(struct verify *v, verify_done_fn done, void *data)
 {
 	ensure_started(v);
-	if (!v->watches || !verifying(v))
+	if (!all_listed(v) || !verifying(v))
 		return -EAGAIN;
 	if (v->n_waiters == MAX_WAITERS)
 		return -EBUSY;

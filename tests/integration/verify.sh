@@ -56,7 +56,8 @@ agentd_start || { fail agentd-start "agentd did not start"; t_done; }
 state() { ctl --json status | json_field 'd["state"]'; }
 state_is() { [ "$(state)" = "$1" ]; }
 failing() { ctl --json status | json_field '[(c["name"], c["message"]) for c in d["checks"] if not c["ok"]]'; }
-if wait_for 30 state_is healthy; then pass healthy
+# discovery may call the stack healthy before the first lists are in: verify waits for them
+if wait_for 30 ctl verify && state_is healthy; then pass healthy
 else fail healthy "state $(state): $(failing)"; fi
 expect_rc 0 verify-exit-0-when-healthy ctl verify
 

@@ -216,6 +216,12 @@ agentctl_commands() {
 	"$AGENTCTL" --help 2>&1 | sed -n '/^commands:/,/^$/s/^  \([a-z][a-z0-9-]*\).*/\1/p'
 }
 
+# The options in the usage line of `agentctl COMMAND --help`.
+agentctl_options() {
+	"$AGENTCTL" -s /nonexistent "$1" --help 2>&1 | sed -n "s/^usage: agentctl .*\] $1//p" |
+		grep -o -- '--[a-z][a-z-]*' | sort -u
+}
+
 # ---- man pages ---------------------------------------------------------------
 for page in docs/man/agentd.8 docs/man/agentctl.1 docs/man/agentd.yaml.5; do
 	name=man-$(basename "$page")
@@ -251,6 +257,11 @@ for pair in "$AGENTD:docs/man/agentd.8" "$AGENTCTL:docs/man/agentctl.1"; do
 	bin=${pair%%:*} page=${pair#*:}
 	for o in $("$bin" --help 2>&1 | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 		grep -qF -- "${o//-/\\-}" "$page" || undoc="$undoc $(basename "$page"):$o"
+	done
+done
+for c in $(agentctl_commands); do
+	for o in $(agentctl_options "$c"); do
+		grep -qF -- "${o//-/\\-}" docs/man/agentctl.1 || undoc="$undoc agentctl.1:$c:$o"
 	done
 done
 if [ -n "$undoc" ]; then
@@ -329,10 +340,15 @@ else
 	[ "$(comp agentctl secret '')" = "put list import-k8s" ] || bad="$bad [secret]"
 	[ "$(comp agentctl bootstrap --r)" = --reset-test ] || bad="$bad [bootstrap --r]"
 	[ "$(comp agentctl lint --level r)" = restricted ] || bad="$bad [lint --level r]"
-	# Every command the built agentctl lists is offered.
+	# Every command the built agentctl lists is offered, and each option its
+# usage line names.
 all=$(comp agentctl '')
 for c in $(agentctl_commands); do
 	[[ " $all " == *" $c "* ]] || bad="$bad [no completion for '$c': add it to contrib/bash-completion/agentctl]"
+	opts=$(comp agentctl "$c" --)
+	for o in $(agentctl_options "$c"); do
+		[[ " $opts " == *" $o "* ]] || bad="$bad [no completion for '$c $o': add it to contrib/bash-completion/agentctl]"
+	done
 done
 if [ -z "$bad" ]; then pass bash-completion; else fail bash-completion "wrong completions:$bad"; fi
 fi

@@ -11,6 +11,7 @@ file, the object and the container.
 """
 import base64
 import json
+import os
 import re
 import subprocess
 import tempfile
@@ -217,6 +218,23 @@ class StackTest(unittest.TestCase):
                         substitute(doc, self.values, "%s#%d" % (path.name, i))
                     except SubstitutionError as e:
                         self.fail(str(e))
+
+    def test_agrees_with_agentd_render(self):
+        # The objects checked here are the ones agentd applies: agentd's own renderer
+        # (agentd --render) gives the same phases and the same objects.
+        agentd = ROOT / os.environ.get("BUILD", "build") / "agentd"
+        if not os.access(agentd, os.X_OK):
+            self.skipTest("%s not built (make all)" % agentd)
+        r = subprocess.run([str(agentd), "--render", "-c", str(ROOT / "config" / "agentd.yaml")],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rendered = [json.loads(line) for line in r.stdout.splitlines()]
+        self.assertEqual([x.get("error") for x in rendered], [None] * len(rendered))
+        self.assertEqual(len(rendered), len(self.objects))
+        for x, (fname, obj) in zip(rendered, self.objects):
+            with self.subTest(obj="%s: %s" % (fname, obj_name(obj))):
+                self.assertEqual(x["phase"], fname[3:-5])
+                self.assertEqual(x["object"], obj)
 
     def test_substitution_keeps_types(self):
         ctl = self.find("Deployment", "agent-controller", "ai-agents")

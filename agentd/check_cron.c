@@ -9,20 +9,6 @@
 #include "cron.h"
 #include "rfc3339.h"
 
-static const cJSON *
-get(const cJSON *o, const char *k)
-{
-	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
-}
-
-static const char *
-str(const cJSON *o, const char *k)
-{
-	const cJSON *v = get(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static bool
 time_of(const char *s, int64_t *t)
 {
@@ -49,8 +35,8 @@ static int
 schedule_of(const struct checks_input *in, const cJSON *cj, struct cron_schedule **s, const struct tz **zone,
 	    char *err, size_t errsize)
 {
-	const cJSON *spec = get(cj, "spec");
-	const char *spec_s = str(spec, "schedule"), *zn;
+	const cJSON *spec = checks_get(cj, "spec");
+	const char *spec_s = checks_str(spec, "schedule"), *zn;
 	char *msg = NULL;
 	int r;
 
@@ -64,7 +50,7 @@ schedule_of(const struct checks_input *in, const cJSON *cj, struct cron_schedule
 		free(msg);
 		return r;
 	}
-	zn = cron_zone_name(*s) ? cron_zone_name(*s) : str(spec, "timeZone");
+	zn = cron_zone_name(*s) ? cron_zone_name(*s) : checks_str(spec, "timeZone");
 	*zone = NULL;
 	if (!zn || !*zn || strcmp(zn, "UTC") == 0 || strcmp(zn, "Etc/UTC") == 0)
 		return 0;
@@ -84,9 +70,9 @@ owned_by(const cJSON *job, const char *cj)
 {
 	const cJSON *ref;
 
-	cJSON_ArrayForEach(ref, get(get(job, "metadata"), "ownerReferences"))
-		if (str(ref, "kind") && strcmp(str(ref, "kind"), "CronJob") == 0 && str(ref, "name") &&
-		    strcmp(str(ref, "name"), cj) == 0)
+	cJSON_ArrayForEach(ref, checks_get(checks_get(job, "metadata"), "ownerReferences"))
+		if (checks_str(ref, "kind") && strcmp(checks_str(ref, "kind"), "CronJob") == 0 && checks_str(ref, "name") &&
+		    strcmp(checks_str(ref, "name"), cj) == 0)
 			return true;
 	return false;
 }
@@ -98,14 +84,14 @@ finished(const cJSON *job, int64_t *when, const cJSON **failed)
 	const cJSON *c;
 
 	*failed = NULL;
-	cJSON_ArrayForEach(c, get(get(job, "status"), "conditions")) {
-		const char *t = str(c, "type"), *s = str(c, "status");
+	cJSON_ArrayForEach(c, checks_get(checks_get(job, "status"), "conditions")) {
+		const char *t = checks_str(c, "type"), *s = checks_str(c, "status");
 
 		if (!t || !s || strcmp(s, "True") != 0 || (strcmp(t, "Complete") != 0 && strcmp(t, "Failed") != 0))
 			continue;
 		if (strcmp(t, "Failed") == 0)
 			*failed = c;
-		if (!time_of(str(get(job, "status"), "completionTime"), when) && !time_of(str(c, "lastTransitionTime"), when))
+		if (!time_of(checks_str(checks_get(job, "status"), "completionTime"), when) && !time_of(checks_str(c, "lastTransitionTime"), when))
 			*when = 0;
 		return true;
 	}
@@ -119,12 +105,12 @@ too_many_missed_event(const struct checks_input *in, const char *ns, const char 
 	int64_t t;
 
 	cJSON_ArrayForEach(ev, in->events) {
-		const cJSON *io = get(ev, "involvedObject");
+		const cJSON *io = checks_get(ev, "involvedObject");
 
-		if (str(ev, "reason") && strcmp(str(ev, "reason"), "TooManyMissedTimes") == 0 && str(io, "kind") &&
-		    strcmp(str(io, "kind"), "CronJob") == 0 && str(io, "name") && strcmp(str(io, "name"), name) == 0 &&
-		    str(get(ev, "metadata"), "namespace") && strcmp(str(get(ev, "metadata"), "namespace"), ns) == 0 &&
-		    time_of(str(ev, "lastTimestamp"), &t) && t >= since)
+		if (checks_str(ev, "reason") && strcmp(checks_str(ev, "reason"), "TooManyMissedTimes") == 0 && checks_str(io, "kind") &&
+		    strcmp(checks_str(io, "kind"), "CronJob") == 0 && checks_str(io, "name") && strcmp(checks_str(io, "name"), name) == 0 &&
+		    checks_str(checks_get(ev, "metadata"), "namespace") && strcmp(checks_str(checks_get(ev, "metadata"), "namespace"), ns) == 0 &&
+		    time_of(checks_str(ev, "lastTimestamp"), &t) && t >= since)
 			return true;
 	}
 	return false;
@@ -140,7 +126,7 @@ last_run(const struct checks_input *in, const char *check, const char *ns, const
 
 	cJSON_ArrayForEach(job, in->jobs) {
 		const cJSON *failed;
-		const char *jns = str(get(job, "metadata"), "namespace");
+		const char *jns = checks_str(checks_get(job, "metadata"), "namespace");
 		int64_t t;
 
 		if (!jns || strcmp(jns, ns) != 0 || !owned_by(job, name) || !finished(job, &t, &failed))
@@ -154,23 +140,23 @@ last_run(const struct checks_input *in, const char *check, const char *ns, const
 	if (has_next)
 		snprintf(nextw, sizeof(nextw), "; next at %s", fmt(next, b2));
 	if (newest_failed) {
-		const char *jname = str(get(newest, "metadata"), "name");
+		const char *jname = checks_str(checks_get(newest, "metadata"), "name");
 		int64_t started;
 
-		if (!time_of(str(get(newest, "status"), "startTime"), &started) &&
-		    !time_of(str(get(newest, "metadata"), "creationTimestamp"), &started))
+		if (!time_of(checks_str(checks_get(newest, "status"), "startTime"), &started) &&
+		    !time_of(checks_str(checks_get(newest, "metadata"), "creationTimestamp"), &started))
 			started = newest_t;
 		if (while_sealed(in, started) || while_sealed(in, newest_t))
 			check_results_add(out, check, false, STATUS_WARNING,
 					  "CronJob %s/%s: its last run, Job %s, failed (%s) while Vault was sealed: the agent got no secrets (fix: agentctl unseal; the next run retries%s)",
-					  ns, name, jname ? jname : "?", str(newest_failed, "reason") ? str(newest_failed, "reason") : "Failed",
+					  ns, name, jname ? jname : "?", checks_str(newest_failed, "reason") ? checks_str(newest_failed, "reason") : "Failed",
 					  nextw);
 		else
 			check_results_add(out, check, false, STATUS_WARNING,
 					  "CronJob %s/%s: its last run, Job %s, failed (%s: %s) (fix: read kubectl logs -n %s job/%s%s)",
 					  ns, name, jname ? jname : "?",
-					  str(newest_failed, "reason") ? str(newest_failed, "reason") : "Failed",
-					  str(newest_failed, "message") ? str(newest_failed, "message") : "no message", ns,
+					  checks_str(newest_failed, "reason") ? checks_str(newest_failed, "reason") : "Failed",
+					  checks_str(newest_failed, "message") ? checks_str(newest_failed, "message") : "no message", ns,
 					  jname ? jname : "?", nextw);
 		return;
 	}
@@ -180,7 +166,7 @@ last_run(const struct checks_input *in, const char *check, const char *ns, const
 	else if (newest)
 		check_results_add(out, check, true, STATUS_CRITICAL, "CronJob %s/%s fired on time%s%s, last run %s succeeded%s",
 				  ns, name, has_last ? " (last at " : "", has_last ? fmt(last, b1) : "",
-				  str(get(newest, "metadata"), "name") ? str(get(newest, "metadata"), "name") : "?", nextw);
+				  checks_str(checks_get(newest, "metadata"), "name") ? checks_str(checks_get(newest, "metadata"), "name") : "?", nextw);
 	else
 		check_results_add(out, check, true, STATUS_CRITICAL, "CronJob %s/%s fired on time (last at %s)%s", ns,
 				  name, fmt(last, b1), nextw);
@@ -189,8 +175,8 @@ last_run(const struct checks_input *in, const char *check, const char *ns, const
 static void
 one(const struct checks_input *in, const cJSON *cj, struct check_results *out)
 {
-	const cJSON *md = get(cj, "metadata"), *spec = get(cj, "spec"), *dl;
-	const char *name = str(md, "name"), *ns = str(md, "namespace");
+	const cJSON *md = checks_get(cj, "metadata"), *spec = checks_get(cj, "spec"), *dl;
+	const char *name = checks_str(md, "name"), *ns = checks_str(md, "namespace");
 	struct cron_schedule *s = NULL;
 	const struct tz *zone;
 	struct cron_recent rec;
@@ -198,7 +184,7 @@ one(const struct checks_input *in, const cJSON *cj, struct check_results *out)
 	bool has_last, has_next, due;
 	char check[300], err[256], b1[RFC3339_MAX], b2[RFC3339_MAX];
 
-	if (!name || !ns || cJSON_IsTrue(get(spec, "suspend")))
+	if (!name || !ns || cJSON_IsTrue(checks_get(spec, "suspend")))
 		return;
 	snprintf(check, sizeof(check), "cron-%s", name);
 	if (schedule_of(in, cj, &s, &zone, err, sizeof(err)) < 0) {
@@ -207,11 +193,11 @@ one(const struct checks_input *in, const cJSON *cj, struct check_results *out)
 				  ns, name, err);
 		return;
 	}
-	time_of(str(md, "creationTimestamp"), &creation);
-	has_last = time_of(str(get(cj, "status"), "lastScheduleTime"), &last);
+	time_of(checks_str(md, "creationTimestamp"), &creation);
+	has_last = time_of(checks_str(checks_get(cj, "status"), "lastScheduleTime"), &last);
 	has_next = cron_next(s, zone, in->now, &next) == 0;
 	due = cron_prev(s, zone, in->now - in->grace, &expected) == 0 && expected > creation;
-	dl = get(spec, "startingDeadlineSeconds");
+	dl = checks_get(spec, "startingDeadlineSeconds");
 	if (cron_most_recent(s, zone, creation, has_last, last, cJSON_IsNumber(dl) ? (int64_t)dl->valuedouble : -1,
 			     cJSON_IsNumber(dl), in->now, &rec) == 0 &&
 	    rec.missed == CRON_MISSED_MANY) {
@@ -264,7 +250,7 @@ checks_cron_deadline(const struct checks_input *in, int64_t *when)
 		char err[256];
 		int64_t f;
 
-		if (cJSON_IsTrue(get(get(cj, "spec"), "suspend")) || schedule_of(in, cj, &s, &zone, err, sizeof(err)) < 0)
+		if (cJSON_IsTrue(checks_get(checks_get(cj, "spec"), "suspend")) || schedule_of(in, cj, &s, &zone, err, sizeof(err)) < 0)
 			continue;
 		if (cron_next(s, zone, in->now - in->grace, &f) == 0 && (!any || f + in->grace < best)) {
 			best = f + in->grace;

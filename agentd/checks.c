@@ -21,16 +21,16 @@
 /* Problems spelled out in one message; the rest are counted. */
 #define MAX_SHOWN 3
 
-static const cJSON *
-get(const cJSON *o, const char *k)
+const cJSON *
+checks_get(const cJSON *o, const char *k)
 {
 	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
 }
 
-static const char *
-str(const cJSON *o, const char *k)
+const char *
+checks_str(const cJSON *o, const char *k)
 {
-	const cJSON *v = get(o, k);
+	const cJSON *v = checks_get(o, k);
 
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
@@ -38,7 +38,7 @@ str(const cJSON *o, const char *k)
 static const char *
 md_str(const cJSON *o, const char *k)
 {
-	return str(get(o, "metadata"), k);
+	return checks_str(checks_get(o, "metadata"), k);
 }
 
 static const char *
@@ -156,7 +156,7 @@ find_named(const cJSON *arr, const char *ns, const char *name)
 static bool
 is_kind(const cJSON *o, const char *kind)
 {
-	const char *k = str(o, "kind");
+	const char *k = checks_str(o, "kind");
 
 	return k && strcmp(k, kind) == 0;
 }
@@ -208,7 +208,7 @@ check_pss_labels(const struct checks_input *in, struct check_results *out)
 	}
 	cJSON_ArrayForEach(o, in->expected) {
 		const char *ns = md_str(o, "name");
-		const cJSON *live, *want = get(get(o, "metadata"), "labels"), *have;
+		const cJSON *live, *want = checks_get(checks_get(o, "metadata"), "labels"), *have;
 
 		if (!is_kind(o, "Namespace") || !ns)
 			continue;
@@ -218,14 +218,14 @@ check_pss_labels(const struct checks_input *in, struct check_results *out)
 			problem(&p, "namespace %s does not exist (fix: agentctl bootstrap)", ns);
 			continue;
 		}
-		have = get(get(live, "metadata"), "labels");
+		have = checks_get(checks_get(live, "metadata"), "labels");
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 			char key[64];
 			const char *w, *h;
 
 			snprintf(key, sizeof(key), PSS_PREFIX "%s", keys[i]);
-			w = str(want, key);
-			h = str(have, key);
+			w = checks_str(want, key);
+			h = checks_str(have, key);
 			if (!w || (h && strcmp(w, h) == 0))
 				continue;
 			if (h)
@@ -250,7 +250,7 @@ check_pss_labels(const struct checks_input *in, struct check_results *out)
 static bool
 pod_running(const cJSON *pod)
 {
-	const char *phase = str(get(pod, "status"), "phase");
+	const char *phase = checks_str(checks_get(pod, "status"), "phase");
 
 	return phase && (strcmp(phase, "Running") == 0 || strcmp(phase, "Pending") == 0) &&
 	       !md_str(pod, "deletionTimestamp");
@@ -292,9 +292,9 @@ owner_kind(const cJSON *o, const char **name)
 {
 	const cJSON *ref;
 
-	cJSON_ArrayForEach(ref, get(get(o, "metadata"), "ownerReferences")) {
-		*name = str(ref, "name");
-		return str(ref, "kind");
+	cJSON_ArrayForEach(ref, checks_get(checks_get(o, "metadata"), "ownerReferences")) {
+		*name = checks_str(ref, "name");
+		return checks_str(ref, "kind");
 	}
 	*name = NULL;
 	return NULL;
@@ -305,8 +305,8 @@ job_finished(const cJSON *job)
 {
 	const cJSON *c;
 
-	cJSON_ArrayForEach(c, get(get(job, "status"), "conditions")) {
-		const char *t = str(c, "type"), *s = str(c, "status");
+	cJSON_ArrayForEach(c, checks_get(checks_get(job, "status"), "conditions")) {
+		const char *t = checks_str(c, "type"), *s = checks_str(c, "status");
 
 		if (t && s && strcmp(s, "True") == 0 && (strcmp(t, "Complete") == 0 || strcmp(t, "Failed") == 0))
 			return true;
@@ -327,14 +327,14 @@ recent_crash(const struct checks_input *in, const cJSON *pod, char *ctr, size_t 
 {
 	const cJSON *cs;
 
-	cJSON_ArrayForEach(cs, get(get(pod, "status"), "containerStatuses")) {
-		const cJSON *term = get(get(cs, "lastState"), "terminated"), *code = get(term, "exitCode");
-		const char *fin = str(term, "finishedAt");
+	cJSON_ArrayForEach(cs, checks_get(checks_get(pod, "status"), "containerStatuses")) {
+		const cJSON *term = checks_get(checks_get(cs, "lastState"), "terminated"), *code = checks_get(term, "exitCode");
+		const char *fin = checks_str(term, "finishedAt");
 		int64_t t;
 
 		if (cJSON_IsNumber(code) && code->valueint != 0 && fin && rfc3339_parse(fin, &t) == 0 &&
 		    in->now - t < SETTLE_SECONDS) {
-			snprintf(ctr, size, "%s", or_q(str(cs, "name")));
+			snprintf(ctr, size, "%s", or_q(checks_str(cs, "name")));
 			return true;
 		}
 	}
@@ -346,7 +346,7 @@ static void
 pod_problem(const struct checks_input *in, const cJSON *pod, struct problems *p)
 {
 	const char *ns = or_q(md_str(pod, "namespace")), *name = or_q(md_str(pod, "name"));
-	const char *phase = str(get(pod, "status"), "phase");
+	const char *phase = checks_str(checks_get(pod, "status"), "phase");
 	const char *okind, *oname;
 	char ctr[254];
 	struct kstatus ks;
@@ -404,9 +404,9 @@ pod_problem(const struct checks_input *in, const cJSON *pod, struct problems *p)
 static const char *
 event_time(const cJSON *ev)
 {
-	const char *t = str(ev, "lastTimestamp");
+	const char *t = checks_str(ev, "lastTimestamp");
 
-	return t ? t : str(ev, "eventTime");
+	return t ? t : checks_str(ev, "eventTime");
 }
 
 /* Why pod creation for a workload fails, from its recent FailedCreate events. */
@@ -418,8 +418,8 @@ failed_create(const struct checks_input *in, const char *ns, const char *kind, c
 	int64_t newest_t = 0;
 
 	cJSON_ArrayForEach(ev, in->events) {
-		const cJSON *io = get(ev, "involvedObject");
-		const char *r = str(ev, "reason"), *ik = str(io, "kind"), *in_ = str(io, "name");
+		const cJSON *io = checks_get(ev, "involvedObject");
+		const char *r = checks_str(ev, "reason"), *ik = checks_str(io, "kind"), *in_ = checks_str(io, "name");
 		const char *ens = md_str(ev, "namespace");
 		int64_t t;
 
@@ -441,7 +441,7 @@ failed_create(const struct checks_input *in, const char *ns, const char *kind, c
 	}
 	if (!newest)
 		return;
-	const char *m = or_q(str(newest, "message"));
+	const char *m = or_q(checks_str(newest, "message"));
 	if (strstr(m, "exceeded quota"))
 		problem(p, "%s %s/%s cannot create pods, refused by the ResourceQuota: %s (fix: raise quota.* in the values override, or lower the pod's requests)",
 			kind, ns, name, m);
@@ -552,7 +552,7 @@ check_secrets(const struct checks_input *in, struct check_results *out)
 
 		if (ns && agent_namespace(in, ns))
 			problem(&p, "plain Secret %s/%s (type %s) in the agents' namespace (fix: move its values into Vault with agentctl secret import-k8s, then delete it)",
-				ns, or_q(md_str(o, "name")), or_q(str(o, "type")));
+				ns, or_q(md_str(o, "name")), or_q(checks_str(o, "type")));
 	}
 	lint_findings(in, in->pods, "no-secrets", true, "deliver it through the Vault Agent annotations instead", &p,
 		      out);
@@ -607,7 +607,7 @@ checks_quantity(const char *s, double *out)
 static bool
 covers(const cJSON *hard, const char *a, const char *b)
 {
-	return get(hard, a) || (b && get(hard, b));
+	return checks_get(hard, a) || (b && checks_get(hard, b));
 }
 
 void
@@ -625,7 +625,7 @@ check_quota(const struct checks_input *in, struct check_results *out)
 		if ((from_expected && !is_kind(ns, "Namespace")) || !name || !agent_namespace(in, name))
 			continue;
 		cJSON_ArrayForEach(q, in->quotas) {
-			const cJSON *hard = get(get(q, "spec"), "hard");
+			const cJSON *hard = checks_get(checks_get(q, "spec"), "hard");
 			const char *qns = md_str(q, "namespace");
 			char missing[128] = "";
 
@@ -656,11 +656,11 @@ check_quota(const struct checks_input *in, struct check_results *out)
 		return;
 	}
 	cJSON_ArrayForEach(q, in->quotas) {
-		const cJSON *st = get(q, "status"), *h;
+		const cJSON *st = checks_get(q, "status"), *h;
 
-		cJSON_ArrayForEach(h, get(st, "hard")) {
+		cJSON_ArrayForEach(h, checks_get(st, "hard")) {
 			double hv, uv;
-			const char *used = str(get(st, "used"), h->string);
+			const char *used = checks_str(checks_get(st, "used"), h->string);
 
 			if (!cJSON_IsString(h) || !used || checks_quantity(h->valuestring, &hv) < 0 ||
 			    checks_quantity(used, &uv) < 0 || hv <= 0)
@@ -682,7 +682,7 @@ check_quota(const struct checks_input *in, struct check_results *out)
 static bool
 empty_selector(const cJSON *sel)
 {
-	const cJSON *ml = get(sel, "matchLabels"), *me = get(sel, "matchExpressions");
+	const cJSON *ml = checks_get(sel, "matchLabels"), *me = checks_get(sel, "matchExpressions");
 
 	return (!ml || cJSON_GetArraySize(ml) == 0) && (!me || cJSON_GetArraySize(me) == 0);
 }
@@ -690,19 +690,19 @@ empty_selector(const cJSON *sel)
 static bool
 default_deny(const cJSON *np)
 {
-	const cJSON *spec = get(np, "spec"), *t;
+	const cJSON *spec = checks_get(np, "spec"), *t;
 	bool ingress = false, egress = false;
 
-	if (!spec || !empty_selector(get(spec, "podSelector")))
+	if (!spec || !empty_selector(checks_get(spec, "podSelector")))
 		return false;
-	cJSON_ArrayForEach(t, get(spec, "policyTypes")) {
+	cJSON_ArrayForEach(t, checks_get(spec, "policyTypes")) {
 		if (cJSON_IsString(t) && strcmp(t->valuestring, "Ingress") == 0)
 			ingress = true;
 		if (cJSON_IsString(t) && strcmp(t->valuestring, "Egress") == 0)
 			egress = true;
 	}
-	return ingress && egress && cJSON_GetArraySize(get(spec, "ingress")) == 0 &&
-	       cJSON_GetArraySize(get(spec, "egress")) == 0;
+	return ingress && egress && cJSON_GetArraySize(checks_get(spec, "ingress")) == 0 &&
+	       cJSON_GetArraySize(checks_get(spec, "egress")) == 0;
 }
 
 void
@@ -745,8 +745,8 @@ endpoints_ready(const struct checks_input *in, const char *ns, const char *name)
 {
 	const cJSON *ep = find_named(in->endpoints, ns, name), *s;
 
-	cJSON_ArrayForEach(s, get(ep, "subsets"))
-		if (cJSON_GetArraySize(get(s, "addresses")) > 0)
+	cJSON_ArrayForEach(s, checks_get(ep, "subsets"))
+		if (cJSON_GetArraySize(checks_get(s, "addresses")) > 0)
 			return true;
 	return false;
 }
@@ -755,10 +755,10 @@ static void
 webhook_entry(const struct checks_input *in, const char *cfg, const cJSON *want, const cJSON *have,
 	      struct problems *p)
 {
-	const char *wh = or_q(str(want, "name"));
-	const cJSON *svc = get(get(have, "clientConfig"), "service");
-	const char *ca = str(get(have, "clientConfig"), "caBundle");
-	const char *wf = str(want, "failurePolicy"), *hf = str(have, "failurePolicy");
+	const char *wh = or_q(checks_str(want, "name"));
+	const cJSON *svc = checks_get(checks_get(have, "clientConfig"), "service");
+	const char *ca = checks_str(checks_get(have, "clientConfig"), "caBundle");
+	const char *wf = checks_str(want, "failurePolicy"), *hf = checks_str(have, "failurePolicy");
 
 	if (!ca || !*ca)
 		problem(p, "webhook %s/%s has no caBundle yet (the injector writes it when it starts; fix: check kubectl logs -n vault deploy/vault-agent-injector)",
@@ -766,13 +766,13 @@ webhook_entry(const struct checks_input *in, const char *cfg, const cJSON *want,
 	if (wf && (!hf || strcmp(wf, hf) != 0))
 		problem(p, "webhook %s/%s has failurePolicy %s, the stack ships %s (fix: agentctl bootstrap re-applies it)",
 			cfg, wh, hf ? hf : "(default Fail)", wf);
-	if (!cJSON_Compare(get(want, "namespaceSelector"), get(have, "namespaceSelector"), true))
+	if (!cJSON_Compare(checks_get(want, "namespaceSelector"), checks_get(have, "namespaceSelector"), true))
 		problem(p, "webhook %s/%s has a namespaceSelector other than the shipped one (it must only see the agents' namespace; fix: agentctl bootstrap re-applies it)",
 			cfg, wh);
-	if (svc && str(svc, "namespace") && str(svc, "name") &&
-	    !endpoints_ready(in, str(svc, "namespace"), str(svc, "name")))
+	if (svc && checks_str(svc, "namespace") && checks_str(svc, "name") &&
+	    !endpoints_ready(in, checks_str(svc, "namespace"), checks_str(svc, "name")))
 		problem(p, "webhook %s/%s: Service %s/%s has no ready endpoints, so agent pods cannot be created (fix: check Deployment vault/vault-agent-injector)",
-			cfg, wh, str(svc, "namespace"), str(svc, "name"));
+			cfg, wh, checks_str(svc, "namespace"), checks_str(svc, "name"));
 }
 
 void
@@ -800,17 +800,17 @@ check_webhook(const struct checks_input *in, struct check_results *out)
 				name);
 			continue;
 		}
-		cJSON_ArrayForEach(w, get(o, "webhooks")) {
+		cJSON_ArrayForEach(w, checks_get(o, "webhooks")) {
 			const cJSON *hw = NULL, *x;
 
-			cJSON_ArrayForEach(x, get(live, "webhooks"))
-				if (str(x, "name") && str(w, "name") && strcmp(str(x, "name"), str(w, "name")) == 0)
+			cJSON_ArrayForEach(x, checks_get(live, "webhooks"))
+				if (checks_str(x, "name") && checks_str(w, "name") && strcmp(checks_str(x, "name"), checks_str(w, "name")) == 0)
 					hw = x;
 			if (hw)
 				webhook_entry(in, name, w, hw, &p);
 			else
 				problem(&p, "MutatingWebhookConfiguration %s lacks webhook %s (fix: agentctl bootstrap)", name,
-					or_q(str(w, "name")));
+					or_q(checks_str(w, "name")));
 		}
 	}
 	char ok[160];
@@ -833,8 +833,8 @@ audit_line(const char *line, size_t len)
 	if (len < 2 || line[0] != '{')
 		return false;
 	j = cJSON_ParseWithLength(line, len);
-	t = str(j, "type");
-	yes = t && (strcmp(t, "request") == 0 || strcmp(t, "response") == 0) && cJSON_IsObject(get(j, "request"));
+	t = checks_str(j, "type");
+	yes = t && (strcmp(t, "request") == 0 || strcmp(t, "response") == 0) && cJSON_IsObject(checks_get(j, "request"));
 	cJSON_Delete(j);
 	return yes;
 }
@@ -849,7 +849,7 @@ checks_vault_audit(const cJSON *sys_audit, const char *token_error, const char *
 	if (sys_audit) {
 		cJSON_ArrayForEach(d, sys_audit)
 			if (cJSON_IsObject(d))
-				strbuf_printf(&b, "%s%s (%s)", b.len ? ", " : "", d->string, or_q(str(d, "type")));
+				strbuf_printf(&b, "%s%s (%s)", b.len ? ", " : "", d->string, or_q(checks_str(d, "type")));
 		if (b.len)
 			check_results_add(out, "vault-audit", true, STATUS_CRITICAL, "audit device %s enabled", b.s);
 		else

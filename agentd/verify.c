@@ -90,20 +90,6 @@ struct verify {
 	size_t n_waiters;
 };
 
-static const cJSON *
-get(const cJSON *o, const char *k)
-{
-	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
-}
-
-static const char *
-str(const cJSON *o, const char *k)
-{
-	const cJSON *v = get(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* ------------------------------------------------------------ the expected stack */
 
 static void
@@ -146,9 +132,9 @@ managed(const struct verify *v, const char **out, size_t max)
 	size_t n = 0;
 
 	cJSON_ArrayForEach(o, v->expected)
-		if (str(o, "kind") && strcmp(str(o, "kind"), "Namespace") == 0 && str(get(o, "metadata"), "name") &&
+		if (checks_str(o, "kind") && strcmp(checks_str(o, "kind"), "Namespace") == 0 && checks_str(checks_get(o, "metadata"), "name") &&
 		    n < max)
-			out[n++] = str(get(o, "metadata"), "name");
+			out[n++] = checks_str(checks_get(o, "metadata"), "name");
 	return n;
 }
 
@@ -172,10 +158,10 @@ note_times(struct verify *v, const cJSON *obj)
 {
 	const cJSON *mf;
 
-	note_time(v, str(get(obj, "metadata"), "creationTimestamp"));
-	note_time(v, str(obj, "lastTimestamp"));
-	cJSON_ArrayForEach(mf, get(get(obj, "metadata"), "managedFields"))
-		note_time(v, str(mf, "time"));
+	note_time(v, checks_str(checks_get(obj, "metadata"), "creationTimestamp"));
+	note_time(v, checks_str(obj, "lastTimestamp"));
+	cJSON_ArrayForEach(mf, checks_get(checks_get(obj, "metadata"), "managedFields"))
+		note_time(v, checks_str(mf, "time"));
 }
 
 /* What the cache keeps of OBJ: a copy with apiVersion and kind set; for a
@@ -186,16 +172,16 @@ stored(enum wk kind, const cJSON *obj)
 	cJSON *c;
 
 	if (kind == WK_SECRET) {
-		const cJSON *md = get(obj, "metadata");
+		const cJSON *md = checks_get(obj, "metadata");
 		cJSON *m;
 
 		c = cJSON_CreateObject();
 		m = c ? cJSON_AddObjectToObject(c, "metadata") : NULL;
 		if (!m)
 			return cJSON_Delete(c), NULL;
-		cJSON_AddStringToObject(m, "name", str(md, "name") ? str(md, "name") : "");
-		cJSON_AddStringToObject(m, "namespace", str(md, "namespace") ? str(md, "namespace") : "");
-		cJSON_AddStringToObject(c, "type", str(obj, "type") ? str(obj, "type") : "Opaque");
+		cJSON_AddStringToObject(m, "name", checks_str(md, "name") ? checks_str(md, "name") : "");
+		cJSON_AddStringToObject(m, "namespace", checks_str(md, "namespace") ? checks_str(md, "namespace") : "");
+		cJSON_AddStringToObject(c, "type", checks_str(obj, "type") ? checks_str(obj, "type") : "Opaque");
 	} else {
 		c = cJSON_Duplicate(obj, true);
 		if (!c)
@@ -212,7 +198,7 @@ stored(enum wk kind, const cJSON *obj)
 static bool
 wanted(enum wk kind, const cJSON *obj)
 {
-	const char *r = str(obj, "reason");
+	const char *r = checks_str(obj, "reason");
 
 	return kind != WK_EVENT || (r && (strcmp(r, "FailedCreate") == 0 || strcmp(r, "TooManyMissedTimes") == 0));
 }
@@ -220,7 +206,7 @@ wanted(enum wk kind, const cJSON *obj)
 static void
 cache_put(struct vwatch *w, const cJSON *obj)
 {
-	const char *name = str(get(obj, "metadata"), "name");
+	const char *name = checks_str(checks_get(obj, "metadata"), "name");
 	cJSON *c;
 
 	note_times(w->v, obj);
@@ -256,7 +242,7 @@ static void
 on_event(void *arg, const char *type, const cJSON *obj)
 {
 	struct vwatch *w = arg;
-	const char *name = str(get(obj, "metadata"), "name");
+	const char *name = checks_str(checks_get(obj, "metadata"), "name");
 
 	if (strcmp(type, "DELETED") == 0) {
 		if (name)
@@ -570,9 +556,9 @@ vault_pod(const struct verify *v)
 		if (w->kind != WK_POD || !w->ns || strcmp(w->ns, (*v->cfgp)->vault.namespace) != 0)
 			continue;
 		cJSON_ArrayForEach(p, w->objs)
-			cJSON_ArrayForEach(ref, get(get(p, "metadata"), "ownerReferences"))
-				if (str(ref, "kind") && strcmp(str(ref, "kind"), "StatefulSet") == 0 &&
-				    str(get(p, "status"), "podIP"))
+			cJSON_ArrayForEach(ref, checks_get(checks_get(p, "metadata"), "ownerReferences"))
+				if (checks_str(ref, "kind") && strcmp(checks_str(ref, "kind"), "StatefulSet") == 0 &&
+				    checks_str(checks_get(p, "status"), "podIP"))
 					return p;
 	}
 	return NULL;
@@ -602,8 +588,8 @@ static void
 read_log(struct verify *v, const char *why_no_token)
 {
 	const cJSON *pod = vault_pod(v);
-	const char *name = str(get(pod, "metadata"), "name");
-	const char *ctr = str(cJSON_GetArrayItem(get(get(pod, "spec"), "containers"), 0), "name");
+	const char *name = checks_str(checks_get(pod, "metadata"), "name");
+	const char *ctr = checks_str(cJSON_GetArrayItem(checks_get(checks_get(pod, "spec"), "containers"), 0), "name");
 	struct log_ctx *lc;
 	char path[1024];
 
@@ -628,7 +614,7 @@ static void
 on_sys_audit(void *arg, const struct vault_reply *r)
 {
 	struct verify *v = arg;
-	const cJSON *data = get(r->json, "data");
+	const cJSON *data = checks_get(r->json, "data");
 	char why[600];
 
 	if (r->err) {
@@ -652,8 +638,8 @@ saved_token(const struct config *cfg)
 	if (readfile(path, 65536, &text, &len) < 0)
 		return NULL;
 	j = cJSON_ParseWithLength(text, len);
-	if (str(j, "root_token") && *str(j, "root_token"))
-		tok = strdup(str(j, "root_token"));
+	if (checks_str(j, "root_token") && *checks_str(j, "root_token"))
+		tok = strdup(checks_str(j, "root_token"));
 	wipe_json_free(j);
 	wipe_free(text, len);
 	return tok;
@@ -671,9 +657,9 @@ read_audit(struct verify *v)
 	v->audit_pending = true;
 	tok = saved_token(cfg);
 	pod = vault_pod(v);
-	if (tok && pod && str(get(pod, "metadata"), "name") &&
+	if (tok && pod && checks_str(checks_get(pod, "metadata"), "name") &&
 	    vault_new_proxy(v->kube, cfg->vault.namespace, cfg->vault.port, &v->vault) == 0 &&
-	    vault_read(v->vault, str(get(pod, "metadata"), "name"), tok, "sys/audit", on_sys_audit, v) == 0) {
+	    vault_read(v->vault, checks_str(checks_get(pod, "metadata"), "name"), tok, "sys/audit", on_sys_audit, v) == 0) {
 		wipe_free_str(tok);
 		return;
 	}

@@ -162,7 +162,7 @@ simctl config "fail_images=[\"$CTRL_IMAGE\"]"
 ctrl_pod() { "$PY" "$STACK" "$T/sim" api GET "/api/v1/namespaces/ai-agents/pods" | json_field \
 	'[p["metadata"]["name"] for p in d["items"] if p["metadata"]["name"].startswith("agent-controller-")][0]'; }
 api DELETE "/api/v1/namespaces/ai-agents/pods/$(ctrl_pod)"
-breaks pods 15 'pod ai-agents/agent-controller-.*: container controller is crash-looping \\(CrashLoopBackOff\\)'
+breaks pods 15 'pod ai-agents/agent-controller-.*: container controller is crash-looping [(]CrashLoopBackOff[)]'
 simctl config 'fail_images=[]'
 api DELETE "/api/v1/namespaces/ai-agents/pods/$(ctrl_pod)"
 recovers pods 30

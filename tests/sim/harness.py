@@ -58,7 +58,9 @@ class Response:
 
 
 class Watch:
-    """An open watch stream; next() returns one decoded event, None on timeout or end."""
+    """An open watch stream; next() returns one decoded event, None on timeout or end.
+    After the stream ended, .error is None for a clean end (last chunk received) and an
+    exception for a cut connection."""
 
     def __init__(self, conn, resp):
         self.conn = conn
@@ -70,15 +72,28 @@ class Watch:
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
+        """Decode the chunked body by hand: http.client cannot tell a cut stream from an end."""
+        fp, buf = self.resp.fp, b""
         try:
             while True:
-                line = self.resp.readline()
-                if not line:
+                size_line = fp.readline()
+                if not size_line:
+                    raise http.client.IncompleteRead(buf)
+                size = int(size_line.split(b";")[0].strip(), 16)
+                if size == 0:
                     break
-                with self._cv:
-                    self.events.append(json.loads(line))
-                    self._cv.notify_all()
-        except (OSError, http.client.HTTPException, ValueError) as e:
+                data = fp.read(size)
+                fp.readline()
+                if len(data) < size:
+                    raise http.client.IncompleteRead(data)
+                buf += data
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    if line.strip():
+                        with self._cv:
+                            self.events.append(json.loads(line))
+                            self._cv.notify_all()
+        except Exception as e:       # the reader thread reports whatever ended the stream
             self.error = e
         with self._cv:
             self.ended = True

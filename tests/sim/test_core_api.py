@@ -174,23 +174,35 @@ class CrudTest(Base):
         self.assertEqual(r.status, 201, r.body)
         self.assertNotIn("namespace", r.json["metadata"])
         ns = self.ns("gen2")
-        dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
-               "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {
-                   "metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "x:1"}]}}}}
-        d = self.k.post("/apis/apps/v1/namespaces/%s/deployments" % ns, dep).json
+        np = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "n"},
+              "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}
+        d = self.k.post("/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies" % ns, np).json
         self.assertEqual(d["metadata"]["generation"], 1)
-        self.assertEqual(d["spec"]["replicas"], 1)
-        path = "/apis/apps/v1/namespaces/%s/deployments/d" % ns
+        path = "/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies/n" % ns
         d = self.k.patch(path, {"metadata": {"labels": {"x": "y"}}}).json
         self.assertEqual(d["metadata"]["generation"], 1)
-        d = self.k.patch(path, {"spec": {"replicas": 3}}).json
+        d = self.k.patch(path, {"spec": {"policyTypes": ["Ingress", "Egress"]}}).json
         self.assertEqual(d["metadata"]["generation"], 2)
-        # status through the main resource is ignored; through /status spec is ignored
-        d = self.k.patch(path, {"status": {"replicas": 9}}).json
-        self.assertNotIn("replicas", d.get("status") or {})
-        d = self.k.patch(path + "/status", {"status": {"replicas": 3}, "spec": {"replicas": 7}}).json
-        self.assertEqual((d["status"]["replicas"], d["spec"]["replicas"]), (3, 3))
-        self.assertEqual(d["metadata"]["generation"], 2)
+
+    def test_status_subresource(self):
+        ns = self.ns("stat")
+        path = "/api/v1/namespaces/" + ns
+        # status through the main resource is ignored; through /status spec and metadata are
+        o = self.k.patch(path, {"status": {"phase": "Terminating"}}).json
+        self.assertEqual(o["status"]["phase"], "Active")
+        cond = {"type": "Example", "status": "True"}
+        o = self.k.patch(path + "/status", {"status": {"conditions": [cond]}, "metadata": {"labels": {"z": "1"}},
+                                            "spec": {"finalizers": []}}).json
+        self.assertEqual(o["status"]["conditions"], [cond])
+        self.assertNotIn("z", o["metadata"]["labels"])
+        self.assertEqual(o["spec"]["finalizers"], ["kubernetes"])
+        dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+               "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {
+                   "metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "x:1"}]}}},
+               "status": {"replicas": 99}}
+        d = self.k.post("/apis/apps/v1/namespaces/%s/deployments" % ns, dep).json
+        self.assertNotEqual((d.get("status") or {}).get("replicas"), 99)
+        self.assertEqual(d["spec"]["replicas"], 1)
 
 
 class ListTest(Base):

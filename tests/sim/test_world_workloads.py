@@ -152,12 +152,17 @@ class WorkloadTest(unittest.TestCase):
         self.ns("deadline")
         k.control("config", job_seconds=30)
         j = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "slow"},
-             "spec": {"activeDeadlineSeconds": 1, "template": {"spec": {
+             "spec": {"activeDeadlineSeconds": 20, "template": {"spec": {
                  "restartPolicy": "Never", "securityContext": fx.POD_SC, "containers": [fx.container()]}}}}
         self.assertEqual(k.post("/apis/batch/v1/namespaces/deadline/jobs", j).status, 201)
+        k.wait_for(lambda: [p for p in k.get("/api/v1/namespaces/deadline/pods").json["items"]
+                            if fx.phase("Running")(p)], timeout=10, what="job pod running")
+        k.control("advance", seconds=21)
         failed = k.wait_for(lambda: (lambda j: j if fx.cond(j, "Failed") else None)(
             k.get("/apis/batch/v1/namespaces/deadline/jobs/slow").json), timeout=15, what="deadline")
         self.assertEqual(fx.cond(failed, "Failed")["reason"], "DeadlineExceeded")
+        self.assertTrue(any(e["message"] == "Stopping container app" for e in fx.events(k, "deadline", "Killing")))
+        self.assertEqual(k.get("/api/v1/namespaces/deadline/pods").json["items"], [])
         k.control("config", job_seconds=1)
 
     def test_crd_established(self):
@@ -244,6 +249,27 @@ class CronJobTest(unittest.TestCase):
             k.control("resume", controller="cronjob")
             k.wait_for(lambda: len(k.get("/apis/batch/v1/namespaces/cron2/jobs").json["items"]) == 2, timeout=10,
                        what="missed slot run after resume")
+
+    def test_bad_time_zone_and_schedule_events(self):
+        """Objects the API server admitted (older versions validated less) get the controller's
+        events; an API server that validates rejects them with 422 instead."""
+        with K3sim(speed=1.0) as k:
+            k.post("/api/v1/namespaces", fx.namespace("cron4"))
+            cases = (("tz", {"schedule": "* * * * *", "timeZone": "Mars/Olympus"}, "UnknownTimeZone",
+                      'invalid timeZone: "Mars/Olympus": unknown time zone Mars/Olympus'),
+                     ("sched", {"schedule": "61 * * * *"}, "UnparseableSchedule",
+                      'unparseable schedule: "61 * * * *" : end of range (61) above maximum (59): 61'))
+            for name, extra, reason, message in cases:
+                cj = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": name},
+                      "spec": dict(extra, jobTemplate={"spec": {"template": {"spec": {
+                          "restartPolicy": "Never", "containers": [fx.container()]}}}})}
+                r = k.post("/apis/batch/v1/namespaces/cron4/cronjobs", cj)
+                with self.subTest(case=name):
+                    if r.status == 422:
+                        continue
+                    self.assertEqual(r.status, 201, r.body)
+                    evs = k.wait_for(lambda: fx.events(k, "cron4", reason) or None, timeout=5, what=reason)
+                    self.assertEqual(evs[0]["message"], message)
 
     def test_too_many_missed_starts(self):
         with K3sim(speed=1.0) as k:

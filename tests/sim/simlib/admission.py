@@ -47,10 +47,6 @@ def format_quantity(value, resource):
     return str(int(value)) if value.denominator == 1 else str(float(value))
 
 
-def _resource_of(req):
-    return req.kind[1], req.kind[0]
-
-
 def _forbidden(req, why, resource="pods"):
     name = (req.obj or req.old or {}).get("metadata", {}).get("name") or req.name or ""
     return ApiError(403, "Forbidden", '%s "%s" is forbidden: %s' % (resource, name, why),

@@ -23,6 +23,7 @@ VERBS = {
     "resume": "controller: run a paused controller again",
     "config": "KEY=VALUE...: set world_config keys (JSON values); no arguments: show world_config",
     "compact": "forget the watch history (older resourceVersions answer 410 Gone)",
+    "history": "size: keep only the last N changes for watches (default 4096)",
     "log": "namespace, pod, container, text: append to a container's log",
     "status": "faults, controllers, clock",
     "shutdown": "save state and exit",
@@ -117,6 +118,9 @@ class ControlServer:
         elif verb == "compact":
             with sim.lock:
                 sim.store.compact()
+        elif verb == "history":
+            with sim.lock:
+                sim.store.resize_history(int(a["size"]))
         elif verb == "log":
             with sim.lock:
                 sim.append_log(a["namespace"], a["pod"], a["container"], a["text"])

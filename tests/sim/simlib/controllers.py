@@ -75,6 +75,14 @@ def _safe_hash(h):
     return out
 
 
+def _kill_pod(sim, pod):
+    """Delete POD; its kubelet reports stopping each running container."""
+    for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+        if "running" in (cs.get("state") or {}):
+            sim.emit_event(pod, "Normal", "Killing", "Stopping container %s" % cs["name"], "kubelet")
+    sim.delete("v1", "Pod", pod["metadata"]["namespace"], pod["metadata"]["name"])
+
+
 def _create_pod(sim, owner, template, name=None, generate=None, extra_labels=None, component=None):
     """-> (pod, None) or (None, the API error message) after a FailedCreate event."""
     md = copy.deepcopy(template.get("metadata") or {})
@@ -207,7 +215,7 @@ def replicaset_controller(sim):
                                "replicaset-controller")
         elif len(pods) > want:
             for p in sorted(pods, key=lambda p: (_pod_ready(p), p["metadata"]["creationTimestamp"]))[:len(pods) - want]:
-                sim.delete("v1", "Pod", ns, p["metadata"]["name"])
+                _kill_pod(sim, p)
                 sim.emit_event(rs, "Normal", "SuccessfulDelete", "Deleted pod: %s" % p["metadata"]["name"],
                                "replicaset-controller")
                 pods.remove(p)
@@ -284,7 +292,7 @@ def statefulset_controller(sim):
         for pname, p in list(pods.items()):
             idx = pname.rsplit("-", 1)[-1]
             if idx.isdigit() and int(idx) >= want:
-                sim.delete("v1", "Pod", ns, pname)
+                _kill_pod(sim, p)
                 sim.emit_event(sts, "Normal", "SuccessfulDelete", "delete Pod %s in StatefulSet %s successful"
                                % (pname, name), "statefulset-controller")
                 del pods[pname]
@@ -386,7 +394,7 @@ def job_controller(sim):
             fail_reason = ("DeadlineExceeded", "Job was active longer than specified deadline")
         if fail_reason:
             for p in active:
-                sim.delete("v1", "Pod", ns, p["metadata"]["name"])
+                _kill_pod(sim, p)
                 sim.emit_event(job, "Normal", "SuccessfulDelete", "Deleted pod: %s" % p["metadata"]["name"],
                                "job-controller")
             active = []
@@ -478,7 +486,7 @@ def _sync_cronjob(sim, cj, now):
             sched = _cj_schedule(sim, cj)
         except cron.ParseError as e:
             kind = "UnknownTimeZone" if spec.get("timeZone") and "time zone" in str(e) else "UnparseableSchedule"
-            msg = ("invalid timeZone: %q: unknown time zone %s" % (spec.get("timeZone"), spec.get("timeZone"))
+            msg = ("invalid timeZone: \"%s\": unknown time zone %s" % (spec.get("timeZone"), spec.get("timeZone"))
                    if kind == "UnknownTimeZone" else 'unparseable schedule: "%s" : %s' % (spec.get("schedule"), e))
             sim.emit_event(cj, "Warning", kind, msg, "cronjob-controller")
             sched = None

@@ -13,6 +13,7 @@ import hashlib
 import urllib.parse
 
 from . import injector, templates
+from .errors import ApiError
 from . import vault as vaultmod
 
 P = injector.P
@@ -133,8 +134,8 @@ class Kubelet:
             live.add(pod["metadata"]["uid"])
             try:
                 self.sync(sim, pod)
-            except KeyError:
-                continue
+            except ApiError:
+                continue    # e.g. a conflicting write: this pod is synced again next tick
         for uid in list(self.rt.vaults) + [k[0] for k in self.rt.logs]:
             if uid not in live:
                 self.rt.forget(uid)
@@ -400,7 +401,6 @@ class Kubelet:
                     self._terminate(sim, cs, 1, "Error")
                 elif job_pod and c["name"] != AGENT and age >= job_seconds:
                     self._terminate(sim, cs, 0, "Completed")
-                    self.on_container_exit(sim, pod, c)
                 else:
                     cs["ready"] = self.container_ready(sim, pod, c)
             state = cs["state"]
@@ -453,9 +453,6 @@ class Kubelet:
                 self.rt.log(uid, c["name"], "agent-task=%s result=ok" % task)
             else:
                 self.rt.log(uid, c["name"], "agent-task=%s result=error" % task)
-
-    def on_container_exit(self, sim, pod, c):
-        return None
 
     # ------------------------------------------------------------------ restarts and logs
     def restart(self, sim, pod):

@@ -38,6 +38,59 @@ def _secret_file(path):
     return tok
 
 
+class Instance:
+    """One simulator: state, PKI, Sim with core (and world) installed, the HTTPS API and the
+    control API serving. Tests may build one in-process: world=False keeps world code out,
+    install=fn(sim) plugs in extensions where world.install would (before boot hooks run)."""
+
+    def __init__(self, state, port=0, speed=1.0, world=True, install=None):
+        self.state = os.path.abspath(state)
+        os.makedirs(self.state, mode=0o700, exist_ok=True)
+        p = self.pki = pki.Pki(self.state)
+        p.ensure()
+        sim = self.sim = Sim(self.state, speed)
+        sim.ca_pem = p.read(p.ca_crt).decode()
+        sim.tokens[_secret_file(os.path.join(self.state, "token"))] = (pki.ADMIN_USER, pki.ADMIN_GROUPS)
+        ctl_token = _secret_file(os.path.join(self.state, "control-token"))
+        self.done = threading.Event()
+        rebooted = sim.load()
+        namespaces.install(sim)
+        gc.install(sim)
+        if world and importlib.util.find_spec("simlib.world") is not None:
+            from . import world as world_mod
+            world_mod.install(sim)
+        if install is not None:
+            install(sim)
+        with sim.lock:
+            namespaces.seed(sim)
+        if rebooted:
+            sim.run_boot_hooks()
+        self.api = server.ApiServer(sim, port, server.make_ssl_context(p))
+        self.api.start()
+        self.ctl = ControlServer(sim, self.api, ctl_token, self.done.set)
+        self.ctl.start()
+        self.kubeconfig = os.path.join(self.state, "kubeconfig")
+        pki.write_file(self.kubeconfig, kubeconfig(self.api.url, p.read(p.ca_crt), p.read(p.admin_crt),
+                                                   p.read(p.admin_key)))
+        pki.write_file(os.path.join(self.state, "control-url"), self.ctl.url + "\n", 0o644)
+        sim.save()
+
+    def run(self):
+        """Tick until shut down (control verb shutdown, SIGTERM, or stop())."""
+        while not self.done.is_set():
+            t0 = time.monotonic()
+            self.sim.tick()
+            if self.sim.dirty:
+                self.sim.save()
+            self.done.wait(max(0.0, TICK - (time.monotonic() - t0)))
+        self.api.stop()
+        self.ctl.httpd.shutdown()
+        self.sim.save()
+
+    def stop(self):
+        self.done.set()
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="k3sim", description="simulated K3s API server for tests")
     ap.add_argument("--state", required=True, help="state directory (created if missing)")
@@ -46,52 +99,14 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.speed <= 0:
         ap.error("--speed must be positive, got %s" % args.speed)
-    state = os.path.abspath(args.state)
-    os.makedirs(state, mode=0o700, exist_ok=True)
-
-    p = pki.Pki(state)
-    p.ensure()
-    sim = Sim(state, args.speed)
-    sim.ca_pem = p.read(p.ca_crt).decode()
-    token = _secret_file(os.path.join(state, "token"))
-    sim.tokens[token] = (pki.ADMIN_USER, pki.ADMIN_GROUPS)
-    ctl_token = _secret_file(os.path.join(state, "control-token"))
-
-    rebooted = sim.load()
-    namespaces.install(sim)
-    gc.install(sim)
-    if importlib.util.find_spec("simlib.world") is not None:
-        from . import world
-        world.install(sim)
-    with sim.lock:
-        namespaces.seed(sim)
-    if rebooted:
-        sim.run_boot_hooks()
-
-    api = server.ApiServer(sim, args.port, server.make_ssl_context(p))
-    api.start()
-    done = threading.Event()
-
-    def shutdown(*_):
-        done.set()
-
-    ctl = ControlServer(sim, api, ctl_token, shutdown)
-    ctl.start()
-    kc = os.path.join(state, "kubeconfig")
-    pki.write_file(kc, kubeconfig(api.url, p.read(p.ca_crt), p.read(p.admin_crt), p.read(p.admin_key)))
-    pki.write_file(os.path.join(state, "control-url"), ctl.url + "\n", 0o644)
-    sim.save()
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, shutdown)
-    sys.stdout.write("READY kubeconfig=%s url=%s\n" % (kc, api.url))
+    try:
+        inst = Instance(args.state, args.port, args.speed)
+    except OSError as e:
+        sys.stderr.write("k3sim: %s\n" % e)
+        return 1
+    signal.signal(signal.SIGTERM, lambda *_: inst.stop())
+    signal.signal(signal.SIGINT, lambda *_: inst.stop())
+    sys.stdout.write("READY kubeconfig=%s url=%s\n" % (inst.kubeconfig, inst.api.url))
     sys.stdout.flush()
-
-    while not done.is_set():
-        t0 = time.monotonic()
-        sim.tick()
-        if sim.dirty:
-            sim.save()
-        done.wait(max(0.0, TICK - (time.monotonic() - t0)))
-    api.stop()
-    sim.save()
+    inst.run()
     return 0

@@ -514,7 +514,8 @@ def apply(live, applied, managed, manager, force, subresource, api_version, now)
         if e is not me:
             others |= e["paths"]
     previous = me["paths"] if me else set()
-    for p in sorted(previous - want - others, key=len, reverse=True):
+    # a removed list item (its "." path) goes first and takes its fields along
+    for p in sorted(previous - want - others, key=lambda p: (len(p), p[-1] != ".")):
         remove_path(base, p)
     meta_cfg = cfg.get("metadata") or {}
     cfg["metadata"] = {k: v for k, v in meta_cfg.items() if k not in STRIP_META}

@@ -16,7 +16,7 @@ import urllib.parse
 
 import yaml
 
-from . import errors, openapi, store
+from . import errors, openapi, protobuf, store
 from .errors import ApiError
 
 PUBLIC_PATHS = {"/readyz", "/livez", "/healthz", "/version"}
@@ -69,6 +69,7 @@ class ApiServer:
     def _serve_conn(self, conn, addr):
         with self.mu:
             self.conns.add(conn)
+        tls = None
         try:
             conn.settimeout(10)
             tls = self.ctx.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
@@ -80,10 +81,12 @@ class ApiServer:
         finally:
             with self.mu:
                 self.conns.discard(conn)
-            try:
-                conn.close()
-            except OSError:
-                pass
+            for s in (tls, conn):
+                if s is not None:
+                    try:
+                        s.close()
+                    except OSError:
+                        pass
 
     def drop_connections(self):
         with self.mu:
@@ -380,7 +383,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.crud(method, kind, ns or "", name, sub, q, body)
 
     # ------------------------------------------------------------ CRUD
-    def decode(self, body, ctype):
+    def decode(self, body, ctype, kind=None):
+        if ctype == "application/vnd.kubernetes.protobuf" and kind is not None:
+            return protobuf.decode(body, kind.api_version, kind.kind)
         if not body:
             raise errors.bad_request("the body of the request was in an unknown format - accepted media types "
                                      "include: application/json, application/yaml")
@@ -426,7 +431,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if method == "POST":
             if name is not None:
                 raise errors.method_not_allowed(method)
-            obj = self.decode(body, ctype)
+            obj = self.decode(body, ctype, kind)
             with sim.lock:
                 created, warnings = sim.do_create(kind, ns, obj, self.user, self.manager(q), True, dry)
                 self.send_json(201, created, warnings)
@@ -437,7 +442,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return
             raise errors.method_not_allowed(method)
         if method == "PUT":
-            obj = self.decode(body, ctype)
+            obj = self.decode(body, ctype, kind)
             with sim.lock:
                 out, warnings = sim.do_update(kind, ns, name, obj, self.user, self.manager(q), sub, True, dry)
                 self.send_json(200, out, warnings)
@@ -696,17 +701,15 @@ def _log_container(pod, container):
 
 
 def _log_text(sim, pod, container):
-    text = sim.pod_log(pod, container)
+    statuses = ((pod.get("status") or {}).get("containerStatuses") or []) + \
+        ((pod.get("status") or {}).get("initContainerStatuses") or [])
+    st = next((s for s in statuses if s.get("name") == container), None)
+    waiting = ((st or {}).get("state") or {}).get("waiting")
+    text = None if waiting else sim.pod_log(pod, container)
     if text is None:
-        statuses = ((pod.get("status") or {}).get("containerStatuses") or []) + \
-            ((pod.get("status") or {}).get("initContainerStatuses") or [])
-        st = next((s for s in statuses if s.get("name") == container), None)
-        waiting = ((st or {}).get("state") or {}).get("waiting")
-        if st is None or waiting:
-            reason = (waiting or {}).get("reason") or "ContainerCreating"
-            raise errors.bad_request('container "%s" in pod "%s" is waiting to start: %s'
-                                     % (container, pod["metadata"]["name"], reason))
-        return ""
+        reason = (waiting or {}).get("reason") or "ContainerCreating"
+        raise errors.bad_request('container "%s" in pod "%s" is waiting to start: %s'
+                                 % (container, pod["metadata"]["name"], reason))
     return text
 
 

@@ -346,6 +346,10 @@ class Sim:
                 new.pop("status", None)
             else:
                 new["status"] = status
+        elif subresource == "finalize":
+            finalizers = (new.get("spec") or {}).get("finalizers")
+            new = copy.deepcopy(old)
+            new.setdefault("spec", {})["finalizers"] = finalizers or []
         elif kind.has_status:
             if "status" in old:
                 new["status"] = copy.deepcopy(old["status"])
@@ -370,7 +374,7 @@ class Sim:
                     "finalizers []string{%s}" % ", ".join('"%s"' % f for f in sorted(added)))])
         if kind.generation and _spec_of(new) != _spec_of(old):
             nmd["generation"] = int(omd.get("generation") or 0) + 1
-        defaults_update(self, kind, new, old)
+        defaults_update(self, kind, new, old, subresource)
         warnings = []
         if admit:
             self._admit(AdmissionRequest("UPDATE", new, copy.deepcopy(old), omd.get("namespace", ""), user,
@@ -567,12 +571,18 @@ class Sim:
 
     # ------------------------------------------------------------ pods: logs, restart
     def pod_log(self, pod, container):
+        """The first log source's text for the container, then whatever the control API
+        appended to it; None when nobody knows the container."""
+        text = None
         for fn in self._log_sources:
             text = fn(self, copy.deepcopy(pod), container)
             if text is not None:
-                return text
+                break
         md = pod["metadata"]
-        return self.logs.get((md.get("namespace"), md["name"], container))
+        extra = self.logs.get((md.get("namespace"), md["name"], container))
+        if extra is not None:
+            text = (text or "") + extra
+        return text
 
     def append_log(self, namespace, pod, container, text):
         key = (namespace, pod, container)
@@ -753,7 +763,7 @@ def defaults_create(sim, kind, obj):
         obj.setdefault("type", "Opaque")
 
 
-def defaults_update(sim, kind, new, old):
+def defaults_update(sim, kind, new, old, subresource):
     if kind.key == ("", "pods") and isinstance(new.get("spec"), dict):
         _default_pod_spec(new["spec"])
     elif kind.key == ("", "services") and isinstance(new.get("spec"), dict):
@@ -765,7 +775,7 @@ def defaults_update(sim, kind, new, old):
             if isinstance(p, dict):
                 p.setdefault("protocol", "TCP")
                 p.setdefault("targetPort", p.get("port"))
-    elif kind.key == NS_KEY:
+    elif kind.key == NS_KEY and subresource != "finalize":
         new["spec"] = old.get("spec") or {}
         new["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = old["metadata"]["name"]
 

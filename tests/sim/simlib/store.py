@@ -69,7 +69,7 @@ def label_selector_from_struct(sel):
     for e in (sel or {}).get("matchExpressions") or []:
         op = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!exists"}.get(e.get("operator"))
         if op is None:
-            raise errors.bad_request("%q is not a valid label selector operator" % e.get("operator"))
+            raise errors.bad_request("\"%s\" is not a valid label selector operator" % e.get("operator"))
         reqs.append((e.get("key", ""), op, list(e.get("values") or [])))
     return reqs
 
@@ -229,6 +229,13 @@ class Store:
                 t = w.translate(type_, obj, old)
                 if t:
                     w.push(t, obj)
+
+    def resize_history(self, size):
+        if size < 1:
+            raise ValueError("history size must be at least 1")
+        self.history_max = size
+        while len(self.history) > size:
+            self.compacted = self.history.popleft()[0]
 
     def compact(self):
         """Forget all history (etcd compaction): older resourceVersions become 410 Gone."""

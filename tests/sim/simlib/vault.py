@@ -617,7 +617,7 @@ class Vault:
                 raise VaultError(400, "file_path must be an absolute path, \"stdout\" or \"discard\"")
             options["file_path"] = fp
         elif kind not in ("syslog", "socket"):
-            raise VaultError(400, "unknown backend type: %q" % kind)
+            raise VaultError(400, 'unknown backend type: "%s"' % kind)
         devices[key] = {"type": kind, "description": data.get("description", ""), "options": options,
                         "local": bool(data.get("local", False)), "path": key}
         self._server_log("INFO", "core: enabled audit backend: path=%s type=%s" % (key, kind))

@@ -6,7 +6,6 @@ from . import admission, controllers, injector, kubelet
 def install(sim):
     rt = kubelet.Runtime()
     node = kubelet.Kubelet(rt)
-    sim.world_runtime = rt
     # Built-in mutating plugins run before mutating webhooks; validating ones after.
     sim.add_admission("LimitRanger", admission.limit_ranger, True)
     sim.add_admission("MutatingAdmissionWebhook", injector.webhook_admission, True)
@@ -26,8 +25,7 @@ def install(sim):
         sim.add_controller(name, fn)
     sim.add_pod_proxy(node.pod_proxy)
     sim.add_log_source(node.log_source)
-    if hasattr(sim, "on_pod_restart"):
-        sim.on_pod_restart(node.restart)
+    sim.on_pod_restart(node.restart)
     sim.on_boot(lambda s: _reboot(s, node))
 
 

@@ -6,56 +6,10 @@
 # nothing changes.
 . "$(dirname "$0")/lib.sh"
 
-SIM=$ROOT/tests/sim/k3sim
-SIMCTL=$ROOT/tests/sim/simctl
-STACK=$ROOT/tests/integration/verify_stack.py
+. "$(dirname "$0")/verify.lib"
 
-"$PY" "$SIM" --state "$T/sim" >"$T/sim.out" 2>"$T/sim.log" &
-_t_pids+=("$!")
-if ! wait_for 30 grep -q '^READY' "$T/sim.out"; then
-	fail sim-start "k3sim did not start: $(tail -3 "$T/sim.log")"
-	t_done
-fi
 # The journalist fires every minute so that a missed schedule shows within the test.
-if ! "$PY" "$STACK" "$T/sim" up '* * * * *' >"$T/up.log" 2>&1; then
-	fail stack-up "$(tail -5 "$T/up.log")"
-	t_done
-fi
-pass stack-up
-
-api() { "$PY" "$STACK" "$T/sim" api "$@" >"$T/api.out" 2>&1 || fail "api-$1" "$2: $(head -c 300 "$T/api.out")"; }
-simctl() { "$PY" "$SIMCTL" --state "$T/sim" "$@" >/dev/null; }
-check_json() { ctl --json status | json_field "[c for c in d['checks'] if c['name'] == '$1'][0]"; }
-# check_is NAME ok|fail [REGEX]: the check's state now (and its message matches).
-check_is() {
-	local c
-	c=$(check_json "$1" 2>/dev/null) || return 1
-	case $2 in
-	ok) echo "$c" | grep -q "'ok': True" ;;
-	fail) echo "$c" | grep -q "'ok': False" && { [ -z "${3:-}" ] || echo "$c" | grep -Eq -- "$3"; } ;;
-	esac
-}
-# breaks NAME SECONDS REGEX: the check fails with REGEX within SECONDS.
-breaks() {
-	if wait_for "$2" check_is "$1" fail "$3"; then pass "$1-fails"
-	else fail "$1-fails" "$(check_json "$1" 2>&1)"; fi
-}
-recovers() {
-	if wait_for "$2" check_is "$1" ok; then pass "$1-recovers"
-	else fail "$1-recovers" "$(check_json "$1" 2>&1)"; fi
-}
-
-agentd_config "$T/agentd.yaml" "kubeconfig: $T/sim/kubeconfig" "manifests: $ROOT/manifests" \
-	"values: $ROOT/config/values.yaml" "verify: {interval: 2s, grace: 5s}" \
-	"metrics: {textfile: $T/agentd.prom}" \
-	"vault: {selector: 'app.kubernetes.io/name=vault,app.kubernetes.io/component=server'}" \
-	"api: {backoff_initial: 200ms, backoff_max: 1s}"
-mkdir -p "$T/state"
-agentd_start || { fail agentd-start "agentd did not start"; t_done; }
-
-state() { ctl --json status | json_field 'd["state"]'; }
-state_is() { [ "$(state)" = "$1" ]; }
-failing() { ctl --json status | json_field '[(c["name"], c["message"]) for c in d["checks"] if not c["ok"]]'; }
+verify_up 1 '* * * * *' || t_done
 # discovery may call the stack healthy before the first lists are in: verify waits for them
 if wait_for 30 ctl verify && state_is healthy; then pass healthy
 else fail healthy "state $(state): $(failing)"; fi
@@ -96,9 +50,9 @@ if metrics_ok "$T/agentd.prom" 2>"$T/err"; then pass metrics-textfile; else fail
 
 # idle: nothing changes, nothing is logged (a cron run may come and go without a word)
 sleep 1
-before=$(grep -c 'check .* \(ok\|failed\):' "$T/agentd.log")
+before=$(check_entries)
 sleep 15
-after=$(grep -c 'check .* \(ok\|failed\):' "$T/agentd.log")
+after=$(check_entries)
 if [ "$before" -eq "$after" ]; then pass idle-no-repeats
 else fail idle-no-repeats "$((after - before)) check entries while idle: $(grep 'check ' "$T/agentd.log" | tail -3)"; fi
 

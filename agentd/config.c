@@ -3,7 +3,6 @@
  * config_format() are pure; config_load() is the only function doing I/O. */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +15,8 @@
 
 #include "config.h"
 #include "log.h"
+#include "readfile.h"
+#include "strbuf.h"
 
 enum kind {
 	K_MAP,       /* nested mapping, described by `sub` */
@@ -983,50 +984,23 @@ config_env_from_environ(struct config_env *env)
 int
 config_load(const char *path, const struct config_env *env, struct config **out, char **error)
 {
-	char *buf = NULL, *dir = NULL, *slash, *copy;
-	struct stat st;
+	char *buf = NULL, *dir, *slash, *copy;
 	size_t len = 0;
-	int fd, r;
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = -errno;
-		goto fail_errno;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -EINVAL;
-		if (asprintf(error, "%s: not a regular file", path) < 0)
+	r = readfile(path, CONFIG_MAX_SIZE, &buf, &len);
+	if (r < 0) {
+		if (asprintf(error, "%s: %s", path,
+			     r == -EINVAL ? "not a regular file"
+			     : r == -EFBIG ? "larger than 1 MiB" : strerror(-r)) < 0)
 			*error = NULL;
-		goto out;
-	}
-	if (st.st_size > CONFIG_MAX_SIZE) {
-		r = -EFBIG;
-		if (asprintf(error, "%s: larger than %d bytes", path, CONFIG_MAX_SIZE) < 0)
-			*error = NULL;
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			goto fail_errno;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+		return r;
 	}
 	/* The directory the file really lives in: relative paths follow the file. */
 	copy = strdup(path);
 	if (copy == NULL) {
-		r = -ENOMEM;
-		goto out;
+		free(buf);
+		return -ENOMEM;
 	}
 	slash = strrchr(copy, '/');
 	if (slash == copy)
@@ -1037,16 +1011,12 @@ config_load(const char *path, const struct config_env *env, struct config **out,
 	free(copy);
 	if (dir == NULL) {
 		r = -errno;
-		goto fail_errno;
+		if (asprintf(error, "%s: %s", path, strerror(-r)) < 0)
+			*error = NULL;
+		free(buf);
+		return r;
 	}
 	r = config_parse(buf, len, path, dir, env, out, error);
-	goto out;
-fail_errno:
-	if (asprintf(error, "%s: %s", path, strerror(-r)) < 0)
-		*error = NULL;
-out:
-	if (fd >= 0)
-		close(fd);
 	free(buf);
 	free(dir);
 	return r;
@@ -1054,60 +1024,21 @@ out:
 
 /* ---- normalised output -------------------------------------------------- */
 
-struct strbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-sb_printf(struct strbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if (b->s != NULL && (size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t ncap = (b->cap ? b->cap * 2 : 1024) + (size_t)n;
-		char *ns = realloc(b->s, ncap);
-		if (ns == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->s = ns;
-		b->cap = ncap;
-	}
-}
-
 /* YAML double-quoted scalar; the escapes are the JSON subset. */
 static void
 sb_quoted(struct strbuf *b, const char *s)
 {
-	sb_printf(b, "\"");
+	strbuf_printf(b, "\"");
 	for (; *s != '\0'; s++) {
 		unsigned char ch = (unsigned char)*s;
 		if (ch == '"' || ch == '\\')
-			sb_printf(b, "\\%c", ch);
+			strbuf_printf(b, "\\%c", ch);
 		else if (ch < 0x20 || ch == 0x7f)
-			sb_printf(b, "\\x%02x", ch);
+			strbuf_printf(b, "\\x%02x", ch);
 		else
-			sb_printf(b, "%c", ch);
+			strbuf_printf(b, "%c", ch);
 	}
-	sb_printf(b, "\"");
+	strbuf_printf(b, "\"");
 }
 
 static const char *
@@ -1133,10 +1064,10 @@ format_keys(struct strbuf *b, const struct config *c, const struct key *keys, in
 
 	for (const struct key *k = keys; k->name != NULL; k++) {
 		const void *f = (const char *)c + k->off;
-		sb_printf(b, "%*s%s:", depth * 2, "", k->name);
+		strbuf_printf(b, "%*s%s:", depth * 2, "", k->name);
 		switch (k->kind) {
 		case K_MAP:
-			sb_printf(b, "\n");
+			strbuf_printf(b, "\n");
 			format_keys(b, c, k->sub, depth + 1);
 			continue;
 		case K_STRING:
@@ -1145,38 +1076,38 @@ format_keys(struct strbuf *b, const struct config *c, const struct key *keys, in
 		case K_SOCKET:
 		case K_URL:  /* kind_is_string */
 			if (*(char *const *)f == NULL) {
-				sb_printf(b, " ~");
+				strbuf_printf(b, " ~");
 			} else {
-				sb_printf(b, " ");
+				strbuf_printf(b, " ");
 				sb_quoted(b, *(char *const *)f);
 			}
-			sb_printf(b, "%s", env_note(c, k));
+			strbuf_printf(b, "%s", env_note(c, k));
 			break;
 		case K_UINT:
-			sb_printf(b, " %u", *(const unsigned *)f);
+			strbuf_printf(b, " %u", *(const unsigned *)f);
 			break;
 		case K_BOOL:
-			sb_printf(b, " %s", *(const bool *)f ? "true" : "false");
+			strbuf_printf(b, " %s", *(const bool *)f ? "true" : "false");
 			break;
 		case K_DURATION:
 			config_format_duration(*(const uint64_t *)f, dur, sizeof(dur));
-			sb_printf(b, " %s", dur);
+			strbuf_printf(b, " %s", dur);
 			break;
 		case K_LEVEL:
-			sb_printf(b, " %s", log_level_to_string(*(const int *)f));
+			strbuf_printf(b, " %s", log_level_to_string(*(const int *)f));
 			break;
 		case K_STRLIST: {
 			const struct config_strlist *l = f;
 			if (l->n == 0)
-				sb_printf(b, " []");
+				strbuf_printf(b, " []");
 			for (size_t i = 0; i < l->n; i++) {
-				sb_printf(b, "\n%*s- ", depth * 2 + 2, "");
+				strbuf_printf(b, "\n%*s- ", depth * 2 + 2, "");
 				sb_quoted(b, l->v[i]);
 			}
 			break;
 		}
 		}
-		sb_printf(b, "\n");
+		strbuf_printf(b, "\n");
 	}
 }
 

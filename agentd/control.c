@@ -21,6 +21,7 @@
 #include "control.h"
 #include "log.h"
 #include "msgid.h"
+#include "wipe.h"
 
 struct req;
 
@@ -160,7 +161,8 @@ protocol_error(struct client *c, const char *fmt, ...)
 static void
 req_free(struct req *r)
 {
-	cJSON_Delete(r->root);
+	/* Requests may carry key material (unseal, secret put). */
+	wipe_json_free(r->root);
 	free(r);
 }
 

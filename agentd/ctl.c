@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "wipe.h"
 
 const struct ctl_cmd *
 ctl_find(const char *name)
@@ -110,20 +111,20 @@ ctl_request(struct ctl *c, const char *command, cJSON *args, ctl_frame_fn fn, vo
 	int fd = -1, rc = CTL_EXIT_OK, r;
 	cJSON *req = proto_request_new(command, args);
 
+	/* args may hold key material: wipe every copy once it is sent. */
 	if (req == NULL || proto_encode_json(PROTO_REQUEST, req, &frame, &flen) < 0) {
-		cJSON_Delete(req);
-		fprintf(stderr, "agentctl: out of memory\n");
+		wipe_json_free(req);
+		fprintf(stderr, "agentctl: out of memory or request too large\n");
 		return CTL_EXIT_NOT_OK;
 	}
-	cJSON_Delete(req);
+	wipe_json_free(req);
 	r = connect_socket(c, &fd);
 	if (r != 0) {
-		free(frame);
+		wipe_free(frame, flen);
 		return r;
 	}
 	r = write_all(fd, frame, flen);
-	explicit_bzero(frame, flen);
-	free(frame);
+	wipe_free(frame, flen);
 	if (r < 0) {
 		close(fd);
 		return unreachable(c, strerror(-r));

@@ -107,15 +107,21 @@ proto_encode_json(enum proto_type type, const cJSON *obj, uint8_t **out, size_t 
 		len = strlen(text);
 	}
 	if (len > PROTO_PAYLOAD_MAX) {
+		explicit_bzero(text, len);
 		free(text);
 		return -EMSGSIZE;
 	}
 	buf = malloc(PROTO_HEADER_SIZE + len);
 	if (buf == NULL) {
+		if (text != NULL)
+			explicit_bzero(text, len);
 		free(text);
 		return -ENOMEM;
 	}
 	r = proto_encode(buf, PROTO_HEADER_SIZE + len, type, text, len);
+	/* The text may be a request carrying key material: no copy left behind. */
+	if (text != NULL)
+		explicit_bzero(text, len);
 	free(text);
 	if (r < 0) {
 		free(buf);

@@ -321,4 +321,32 @@ check notify-watchdog test "$(grep -c '^WATCHDOG=1' "$T/notify.out")" -ge 3
 check notify-reloading grep -q '^RELOADING=1|MONOTONIC_USEC=[0-9]' "$T/notify.out"
 check notify-stopping grep -q '^STOPPING=1' "$T/notify.out"
 
+# --- out of file descriptors: accept pauses instead of spinning, then recovers -------
+agentd_config "$T/fd.yaml" "socket: $T/fd.sock"
+AGENTD_SOCK=$T/fd.sock
+(ulimit -n 14 && exec "$AGENTD" -f -c "$T/fd.yaml") 2>>"$T/agentd.log" &
+AGENTD_PID=$!
+_t_pids+=("$AGENTD_PID")
+if wait_for 10 ctl status; then
+	"$PY" - "$T/fd.sock" "$AGENTD_PID" >"$T/fd.out" 2>&1 <<'PYEOF'
+import socket, sys, time
+held = []
+for _ in range(20):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); held.append(s)
+t0 = time.time()
+cpu0 = sum(int(x) for x in open("/proc/%s/stat" % sys.argv[2]).read().split(")")[1].split()[11:13])
+time.sleep(1.5)
+cpu1 = sum(int(x) for x in open("/proc/%s/stat" % sys.argv[2]).read().split(")")[1].split()[11:13])
+print("CPU_TICKS", cpu1 - cpu0)
+for s in held:
+    s.close()
+PYEOF
+	check emfile-accept-paused log_has 'control: accept: Too many open files; pausing for 1s'
+	check emfile-no-busy-loop awk '/^CPU_TICKS/ { exit !($2 < 50) }' "$T/fd.out"
+	if wait_for 10 ctl status; then pass emfile-recovers; else fail emfile-recovers "no status after the clients left"; fi
+else
+	fail emfile "agentd with 14 descriptors did not come up"
+fi
+agentd_stop
+
 t_done

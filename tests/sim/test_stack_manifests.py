@@ -811,11 +811,13 @@ class SimulatorTest(unittest.TestCase):
         cls.get_when("/api/v1/namespaces/vault/pods/vault-0",
                      lambda p: p["status"].get("phase") == "Running" and p["status"].get("podIP"),
                      what="vault-0 Running with an IP")
-        init = cls.vault("POST", "sys/init", {"secret_shares": v["init"]["secret_shares"],
-                                              "secret_threshold": v["init"]["secret_threshold"]})
-        for key in init["keys_base64"][:v["init"]["secret_threshold"]]:
+        with open(ROOT / "config" / "agentd.yaml", encoding="utf-8") as f:
+            shares = yaml.safe_load(f)["vault"]["init"]
+        init = cls.vault("POST", "sys/init", {"secret_shares": shares["shares"],
+                                              "secret_threshold": shares["threshold"]})
+        for key in init["keys_base64"][:shares["threshold"]]:
             cls.vault("POST", "sys/unseal", {"key": key})
-        token = init["root_token"]
+        token = cls.root_token = init["root_token"]
         cls.vault("PUT", "sys/audit/" + v["audit"]["path"],
                   {"type": v["audit"]["type"], "options": {"file_path": v["audit"]["file_path"]}}, token)
         cls.vault("POST", "sys/mounts/" + v["kv"]["mount"], {"type": "kv", "options": {"version": "2"}}, token)
@@ -936,10 +938,18 @@ class SimulatorTest(unittest.TestCase):
         events = self.k.get("/api/v1/namespaces/ai-agents/events").json["items"]
         self.assertEqual([e["message"] for e in events if e["reason"] == "FailedCreate"], [])
 
+    def test_agentd_finds_the_vault_pods(self):
+        with open(ROOT / "config" / "agentd.yaml", encoding="utf-8") as f:
+            cfg = yaml.safe_load(f)["vault"]
+        pods = self.k.get("/api/v1/namespaces/%s/pods" % cfg["namespace"], labelSelector=cfg["selector"]).json
+        self.assertEqual([p["metadata"]["name"] for p in pods["items"]], ["vault-0"])
+
     def test_vault_unsealed_with_audit(self):
         health = self.k.request("GET", VAULT_PROXY + "/v1/sys/seal-status").json
         self.assertFalse(health["sealed"])
         self.assertTrue(health["initialized"])
+        audit = self.vault("GET", "sys/audit", token=self.root_token)
+        self.assertIn(self.values["vault"]["audit"]["path"] + "/", audit)
 
 
 if __name__ == "__main__":

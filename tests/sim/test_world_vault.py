@@ -173,6 +173,12 @@ class ConfigureTest(VaultTestCase):
         self.unseal(init["keys"][:2])
         self.root = init["root_token"]
 
+    def test_token_lookup_self(self):
+        st, body = self.call("GET", "/v1/auth/token/lookup-self", token=self.root)
+        self.assertEqual(st, 200)
+        self.assertEqual((body["data"]["policies"], body["data"]["id"], body["data"]["ttl"]), (["root"], self.root, 0))
+        self.assertEqual(self.call("GET", "/v1/auth/token/lookup-self", token="hvs.nope")[0], 403)
+
     def test_token_required(self):
         self.assertEqual(self.call("GET", "/v1/sys/mounts"), (403, {"errors": ["permission denied"]}))
         self.assertEqual(self.call("GET", "/v1/sys/mounts", token="hvs.wrong"), (403, {"errors": ["permission denied"]}))

@@ -200,35 +200,22 @@ class SpecSchedule:
                     break
             if wrapped:
                 continue
-            while (1 << h) & self.hour == 0:
-                if not added:
-                    added = True
-                    t = w.date(y, mo, d, h)
-                t += 3600
-                y, mo, d, h, mi, s, wd = w.fields(t)
-                if h == 0:
-                    wrapped = True
-                    break
-            if wrapped:
-                continue
-            while (1 << mi) & self.minute == 0:
-                if not added:
-                    added = True
-                    t -= t % 60
-                t += 60
-                y, mo, d, h, mi, s, wd = w.fields(t)
-                if mi == 0:
-                    wrapped = True
-                    break
-            if wrapped:
-                continue
-            while (1 << s) & self.second == 0:
-                if not added:
-                    added = True
-                t += 1
-                y, mo, d, h, mi, s, wd = w.fields(t)
-                if s == 0:
-                    wrapped = True
+            # hour, minute, second: fixed-length steps (absolute time, as Go's t.Add)
+            steps = ((self.hour, 3, 3600, lambda t, f: w.date(f[0], f[1], f[2], f[3])),
+                     (self.minute, 4, 60, lambda t, f: t - t % 60),
+                     (self.second, 5, 1, lambda t, f: t))
+            fields = (y, mo, d, h, mi, s, wd)
+            for bits, idx, step, truncate in steps:
+                while (1 << fields[idx]) & bits == 0:
+                    if not added:
+                        added = True
+                        t = truncate(t, fields)
+                    t += step
+                    fields = w.fields(t)
+                    if fields[idx] == 0:
+                        wrapped = True
+                        break
+                if wrapped:
                     break
             if wrapped:
                 continue

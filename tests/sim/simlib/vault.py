@@ -399,6 +399,14 @@ class Vault:
             raise VaultError(403, "permission denied")
         return dict(info, token_hmac=self._hmac(token))
 
+    def _lookup_self(self, headers, auth):
+        root = "root" in auth["policies"]
+        return {"accessor": _stable_uuid(auth["token_hmac"])[:24], "creation_ttl": 0, "display_name":
+                auth.get("display_name", ""), "entity_id": "", "expire_time": None, "explicit_max_ttl": 0,
+                "id": headers.get("x-vault-token", ""), "meta": None, "num_uses": 0, "orphan": True,
+                "path": "auth/token/root" if root else "auth/kubernetes/login", "policies": auth["policies"],
+                "renewable": not root, "ttl": 0 if root else 2764800, "type": "service"}
+
     def _hmac(self, value):
         return "hmac-sha256:" + hmac.new(self._hmac_key, value.encode(), hashlib.sha256).hexdigest()
 
@@ -445,6 +453,9 @@ class Vault:
         cap = {"GET": "read", "LIST": "list", "DELETE": "delete", "PATCH": "patch",
                "POST": "update", "PUT": "update"}.get(method, "read")
         self._check_policy(auth, rel, cap)
+        if rel == "auth/token/lookup-self":
+            self._methods(method, "GET")
+            return 200, self._wrap(self._lookup_self(headers, auth), "token")
         if rel == "sys/seal":
             self._methods(method, "PUT", "POST")
             self.seal()

@@ -686,7 +686,9 @@ ensure_started(struct verify *v)
 		stop_watches(v);
 		render_expected(v);
 	}
-	if (!v->watches)
+	/* Without the rendered stack there is nothing to compare against and no
+	 * managed namespace to watch: the render error was logged. */
+	if (!v->watches && v->expected && cJSON_GetArraySize(v->expected) > 0)
 		start_watches(v);
 }
 

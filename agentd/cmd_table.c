@@ -7,10 +7,12 @@
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_version_entry;
 extern const struct cmd_entry cmd_reload_entry;
+extern const struct cmd_entry cmd_run_entry;
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_status_entry,
 	&cmd_version_entry,
 	&cmd_reload_entry,
+	&cmd_run_entry,
 	NULL,
 };

@@ -21,6 +21,7 @@
 #include "http.h"
 #include "log.h"
 #include "msgid.h"
+#include "vaultwatch.h"
 
 void
 daemon_notify(const char *fmt, ...)
@@ -78,10 +79,18 @@ static void
 on_state(struct supervisor *sv, enum sv_state old, enum sv_state state, const char *reason,
 	 void *data)
 {
+	struct daemon *d = data;
+
 	(void)sv;
-	(void)old;
-	(void)data;
 	daemon_notify("STATUS=%s: %s", supervisor_state_name(state), reason);
+	if (d->vaultwatch != NULL)
+		vaultwatch_on_state(d->vaultwatch, old, state);
+}
+
+static struct kube *
+kube_of(void *data)
+{
+	return apiprobe_kube(data);
 }
 
 int
@@ -219,7 +228,8 @@ daemon_run(const char *config_path, struct config *cfg)
 	}
 	supervisor_on_state(d.sv, on_state, &d);
 	if (http_client_new(d.loop, &d.http) < 0 || !(d.apiprobe = apiprobe_new(d.loop, d.http, d.sv)) ||
-	    !(d.discover = discover_new(d.loop, d.http, d.apiprobe, d.sv, d.status, &d.config))) {
+	    !(d.discover = discover_new(d.loop, d.http, d.apiprobe, d.sv, d.status, &d.config)) ||
+	    !(d.vaultwatch = vaultwatch_new(d.loop, d.http, d.sv, d.status, &d.config, kube_of, d.apiprobe))) {
 		log_error("cannot set up the Kubernetes client");
 		goto out;
 	}
@@ -258,6 +268,7 @@ out:
 	if (wd_usec > 0)
 		ev_timer_stop(d.loop, &d.watchdog);
 	d.control = control_free(d.control);
+	d.vaultwatch = vaultwatch_free(d.vaultwatch);
 	d.discover = discover_free(d.discover);
 	d.apiprobe = apiprobe_free(d.apiprobe);
 	d.http = http_client_free(d.http);

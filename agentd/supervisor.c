@@ -178,6 +178,8 @@ void
 supervisor_api_result(struct supervisor *sv, bool ok, const char *reason)
 {
 	char *msg = strdup(reason);
+	bool reworded = !ok && sv->state == SV_WAIT_API &&
+			(sv->api_message == NULL || strcmp(sv->api_message, reason) != 0);
 	uint64_t next;
 
 	if (msg != NULL) {
@@ -203,6 +205,9 @@ supervisor_api_result(struct supervisor *sv, bool ok, const char *reason)
 		sv->backoff_ms = sv->backoff_ms * 2 > sv->cfg->api.backoff_max
 					 ? sv->cfg->api.backoff_max : sv->backoff_ms * 2;
 		supervisor_set_state(sv, SV_WAIT_API, reason);
+		/* Still waiting, for another reason (refused, then 503): STATUS= follows. */
+		if (reworded && sv->on_state != NULL)
+			sv->on_state(sv, SV_WAIT_API, SV_WAIT_API, reason, sv->on_state_data);
 	}
 	schedule_probe(sv, next);
 }

@@ -29,6 +29,7 @@ struct daemon {
 	struct http_client *http;      /* shared by every API and Vault client */
 	struct apiprobe *apiprobe;     /* apiprobe_kube(): the Kubernetes client */
 	struct discover *discover;
+	struct vaultwatch *vaultwatch; /* Vault pods, seal state, unseal (NULL without a client) */
 	uint64_t started;          /* CLOCK_REALTIME usec */
 
 	ev_signal sig_term, sig_int, sig_hup;

@@ -54,4 +54,30 @@
  * got an error frame and were disconnected. */
 #define MSGID_CONTROL_LIMIT      "17e04959741a4a4b96321fce4c489e38"
 
+/* Subject: Vault sealed
+ * The Vault server pod named in AGENTD_VAULT_POD is initialised but sealed
+ * (after a reboot or a pod restart every Shamir-sealed Vault is).  Agent pods
+ * cannot get their secrets until it is unsealed.  Run "agentctl unseal" and
+ * type one unseal key per run until the threshold is reached, or answer the
+ * systemd password prompt (systemd-tty-ask-password-agent). Logged once per
+ * seal, not per check. */
+#define MSGID_VAULT_SEALED       "993d601d9d67443588b341a86e73901a"
+
+/* Subject: Vault unsealed
+ * Every Vault server pod is unsealed again; the password request (if any) was
+ * withdrawn and the supervisor left the vault-sealed state. */
+#define MSGID_VAULT_UNSEALED     "19c002c74e334565a803968a2ea714a7"
+
+/* Subject: unseal key accepted
+ * A key share was accepted by the pod in AGENTD_VAULT_POD; AGENTD_UNSEAL_PROGRESS
+ * says how many of the threshold are in ("1/3").  More keys are needed before
+ * Vault unseals. The key itself is never logged. */
+#define MSGID_UNSEAL_PROGRESS    "4b19a223215148ed80d905766520e4dd"
+
+/* Subject: unseal key rejected
+ * Vault discarded the unseal attempt on AGENTD_VAULT_POD: the set of keys
+ * submitted was wrong (progress went back to 0) or a key was malformed.
+ * Start again with correct keys; repeated attempts are rate-limited. */
+#define MSGID_UNSEAL_REJECTED    "50f90f1b90d14aa18491363b36693693"
+
 #endif

@@ -74,7 +74,9 @@ void supervisor_api_result(struct supervisor *sv, bool ok, const char *reason);
  * AGENTD_STATE and calls the state observer. */
 void supervisor_set_state(struct supervisor *sv, enum sv_state state, const char *reason);
 
-/* Observer for state changes (the daemon sends sd_notify STATUS= from it). */
+/* Observer for state changes (the daemon sends sd_notify STATUS= from it).
+ * Also called with old == state when the reason for staying in wait-api
+ * changes, so that STATUS= always says why agentd waits. */
 void supervisor_on_state(struct supervisor *sv, supervisor_state_fn fn, void *data);
 
 enum sv_state supervisor_state(const struct supervisor *sv);

@@ -1,0 +1,70 @@
+/* vaultwatch — the Vault server pods and their seal state, kept current.
+ *
+ * While the API is up (any supervisor state but starting and wait-api) it
+ * watches the pods matching vault.selector in vault.namespace and reads each
+ * running pod's sys/seal-status through the pod proxy (or vault.address):
+ * on every pod event (a restart is re-checked within a second), every second
+ * while a pod is sealed, unreachable or unknown, and every verify.interval
+ * otherwise as a safety net.
+ *
+ * It owns what follows from the answers: the Vault pods of `agentctl status`
+ * (supervisor_set_vault_pods), the `vault-sealed` check, the move to the
+ * vault-sealed state and back (to the state it interrupted, or healthy or
+ * degraded as the checks say), one MSGID_VAULT_SEALED warning per seal and
+ * one MSGID_VAULT_UNSEALED notice when it ends, STATUS= for systemd, and the
+ * systemd password request (askpw.h), open exactly while a pod is sealed
+ * (and ask_password.enabled).  Keys typed at the prompt or sent with
+ * `agentctl unseal` go through vaultwatch_unseal().
+ */
+#ifndef AGENTD_VAULTWATCH_H
+#define AGENTD_VAULTWATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <ev.h>
+
+#include "config.h"
+#include "secret.h"
+#include "status.h"
+#include "supervisor.h"
+#include "unseal.h"
+
+struct http_client;
+struct kube;
+struct vaultwatch;
+
+/* The Kubernetes client to use now (NULL while none is configured). */
+typedef struct kube *(*vaultwatch_kube_fn)(void *data);
+
+/* Everything is borrowed; *CFGP is read at each use (the daemon replaces its
+ * config on reload).  NULL on allocation failure. */
+struct vaultwatch *vaultwatch_new(struct ev_loop *loop, struct http_client *http, struct supervisor *sv,
+				  struct status *st, struct config *const *cfgp, vaultwatch_kube_fn kube_fn,
+				  void *kube_data);
+
+/* Withdraws the password request, stops the watch, frees; NULL is a no-op. */
+struct vaultwatch *vaultwatch_free(struct vaultwatch *vw);
+
+/* The supervisor moved from OLD to STATE (the daemon forwards its observer). */
+void vaultwatch_on_state(struct vaultwatch *vw, enum sv_state old, enum sv_state state);
+
+/* Reads every pod's seal status now. */
+void vaultwatch_refresh(struct vaultwatch *vw);
+
+/* VERDICT and SUMMARY (one line for the operator) over RES. */
+typedef void (*vaultwatch_unseal_fn)(enum unseal_outcome verdict, const char *summary,
+				     const struct unseal_result *res, void *data);
+
+/* Submits KEY (taken; NULL: reset the unseal progress) to every running Vault
+ * pod.  VIA names the path in the journal ("agentctl", "ask-password").
+ * 0: FN follows (possibly already called).  Otherwise a negative errno and a
+ * line for the operator in WHY: -EBUSY (another unseal in progress), -EAGAIN
+ * (rate-limited after a wrong key), -ENOTCONN (no API, or no Vault pod known). */
+int vaultwatch_unseal(struct vaultwatch *vw, struct secret *key, const char *via, vaultwatch_unseal_fn fn,
+		      void *data, char *why, size_t whysize);
+
+/* The open password request's file (borrowed) or NULL (tests, status). */
+const char *vaultwatch_ask_path(const struct vaultwatch *vw);
+
+#endif

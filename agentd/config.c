@@ -72,7 +72,7 @@ static const struct key vault_init_keys[] = {
 static const struct key vault_keys[] = {
 	{ "namespace", K_NAME, OFF(vault.namespace), false, "vault", 0, 0, NULL, NULL },
 	{ "selector", K_STRING, OFF(vault.selector), false,
-	  "app.kubernetes.io/name=vault,component=server", 0, 0, NULL, NULL },
+	  "app.kubernetes.io/name=vault,app.kubernetes.io/component=server", 0, 0, NULL, NULL },
 	{ "port", K_UINT, OFF(vault.port), false, "8200", 1, 65535, NULL, NULL },
 	{ "address", K_URL, OFF(vault.address), true, NULL, 0, 0, NULL, NULL },
 	{ "init", K_MAP, 0, false, NULL, 0, 0, vault_init_keys, check_vault_init },

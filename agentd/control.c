@@ -304,8 +304,9 @@ read_cb(struct ev_loop *loop, ev_io *w, int revents)
 			protocol_error(c, "connection closed inside a frame");
 		client_process(c);
 	} else {
+		/* The idle timer is not reset here: a whole request must arrive
+		 * within idle_timeout, so a trickling peer cannot hold a slot. */
 		c->in_len += (size_t)n;
-		idle_restart(c);
 		client_process(c);
 	}
 	c->busy--;

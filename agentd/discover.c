@@ -4,11 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <syslog.h>
+
 #include "apiprobe.h"
+#include "bootstrap.h"
 #include "discover.h"
 #include "http.h"
 #include "kinds.h"
 #include "kube.h"
+#include "log.h"
 #include "vault.h"
 
 struct discover {
@@ -25,6 +29,7 @@ struct discover {
 	unsigned waiting;	/* seal-status answers outstanding */
 	char sealed_msg[512];
 	bool any_sealed;
+	struct bootstrap *bootstrap;	/* running */
 };
 
 static void run(struct discover *d);
@@ -43,7 +48,7 @@ on_again(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	struct discover *d = w->data;
-	if (supervisor_state(d->sv) != SV_WAIT_API && supervisor_state(d->sv) != SV_STARTING)
+	if (supervisor_state(d->sv) != SV_WAIT_API && supervisor_state(d->sv) != SV_STARTING && !d->bootstrap)
 		run(d);
 }
 
@@ -191,6 +196,40 @@ on_pods(void *arg, const struct kube_result *r)
 }
 
 static void
+on_bootstrap_line(void *arg, const char *line)
+{
+	(void)arg;
+	log_send(LOG_INFO, NULL, LOG_FIELDS("AGENTD_BOOTSTRAP=1"), "bootstrap: %s", line);
+}
+
+static void
+on_bootstrap_done(void *arg, int err, const char *msg)
+{
+	struct discover *d = arg;
+	d->bootstrap = NULL;
+	if (err == 0) {
+		log_send(LOG_NOTICE, NULL, LOG_FIELDS("AGENTD_BOOTSTRAP=1"), "bootstrap complete: %s", msg);
+		d->running = false;
+		run(d);
+		return;
+	}
+	log_send(LOG_ERR, NULL, LOG_FIELDS("AGENTD_BOOTSTRAP=1"), "bootstrap stopped: %s", msg);
+	finish(d, err == -EAGAIN ? SV_VAULT_SEALED : SV_DEGRADED, msg);
+}
+
+static void
+start_bootstrap(struct discover *d, const char *why)
+{
+	static const struct bootstrap_ops ops = { on_bootstrap_line, on_bootstrap_done };
+	char reason[700];
+	snprintf(reason, sizeof reason, "bootstrapping: %s", why);
+	supervisor_set_state(d->sv, SV_BOOTSTRAP, reason);
+	log_send(LOG_NOTICE, NULL, LOG_FIELDS("AGENTD_BOOTSTRAP=1"), "bootstrap starts: %s", why);
+	if (bootstrap_start(d->loop, apiprobe_kube(d->probe), d->http, *d->cfgp, &ops, d, &d->bootstrap) < 0)
+		finish(d, SV_DEGRADED, "bootstrap could not start");
+}
+
+static void
 on_namespace(void *arg, const struct kube_result *r)
 {
 	struct discover *d = arg;
@@ -198,7 +237,11 @@ on_namespace(void *arg, const struct kube_result *r)
 	char reason[600];
 	if (r->err == -ENOENT) {
 		snprintf(reason, sizeof reason, "stack absent: namespace %s does not exist", cfg->vault.namespace);
-		finish(d, SV_BOOTSTRAP, reason);
+		start_bootstrap(d, reason);
+		return;
+	}
+	if (r->err == 0 && bootstrap_needed(cfg, kube_kinds(apiprobe_kube(d->probe)), reason, sizeof reason)) {
+		start_bootstrap(d, reason);
 		return;
 	}
 	if (api_unusable(r)) {
@@ -261,6 +304,7 @@ discover_free(struct discover *d)
 		return NULL;
 	supervisor_set_api_up(d->sv, NULL, NULL);
 	ev_timer_stop(d->loop, &d->again);
+	bootstrap_cancel(d->bootstrap);
 	vault_free(d->vault);
 	cJSON_Delete(d->pods);
 	free(d);

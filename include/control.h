@@ -11,7 +11,8 @@
  * freed and must not be touched.  A handler may answer later from the loop
  * (a bootstrap streaming progress): it keeps the pointer and registers a
  * cancel callback with control_req_on_cancel(); if the client goes away
- * first, control calls it and frees the request.
+ * first, control calls it and frees the request (the callback only drops
+ * its pointer: it must not answer).
  */
 #ifndef AGENTD_CONTROL_H
 #define AGENTD_CONTROL_H
@@ -50,7 +51,8 @@ typedef void (*control_cancel_fn)(struct control_req *req, void *data);
 
 struct control_limits {
 	unsigned max_clients;
-	double idle_timeout;           /* seconds without a request before disconnect */
+	double idle_timeout;           /* seconds to send a whole request, from connect or
+					* the previous END; none while a request runs */
 };
 
 /* Creates the server on an already listening socket (from control_listen or

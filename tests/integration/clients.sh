@@ -67,9 +67,13 @@ agentd_start || { fail agentd-start "agentd did not start"; t_done; }
 
 if wait_for 15 state_not wait-api; then pass leaves-wait-api; else fail leaves-wait-api "state still $(state): $(api_msg)"; fi
 if api_says "^API ready at $SIM_URL"; then pass api-check-ok; else fail api-check-ok "api: $(api_msg)"; fi
-# a fresh simulator has no stack: discovery says so
-if state_is bootstrap && log_has "wait-api -> bootstrap: stack absent: namespace vault does not exist"; then pass discovers-absent-stack
+# a fresh simulator has no stack: discovery starts a bootstrap, which stops at once
+# here (this config names no manifests directory) and says why
+if log_has "wait-api -> bootstrap: bootstrapping: stack absent: namespace vault does not exist"; then
+	pass discovers-absent-stack
 else fail discovers-absent-stack "state $(state)"; fi
+if wait_for 10 state_is degraded && log_has "bootstrap stopped: manifests: .*cannot"; then pass bootstrap-failure-named
+else fail bootstrap-failure-named "state $(state)"; fi
 
 # the API answering 503 (simulated etcd trouble): wait-api with the HTTP status
 "$PY" "$SIMCTL" --state "$T/sim" fail 4 >/dev/null

@@ -160,6 +160,22 @@ elif case == "two-requests":
         ends = buf.count(b"AD\x01\x05\x00\x00\x00\x00")
     print("ENDS", ends)
     sys.exit(0)
+elif case == "trickle":
+    # Half a header per 0.4 s: never a whole request within the 1 s idle timeout.
+    t0 = time.time()
+    try:
+        for b in frame(1, req):
+            s.sendall(bytes([b]))
+            time.sleep(0.4)
+            if time.time() - t0 > 6:
+                break
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    out = read_frames(s)
+    print("AFTER %.1f" % (time.time() - t0))
+    for t, p in out:
+        print(t, json.dumps(p))
+    sys.exit(0)
 elif case == "idle":
     t0 = time.time()
     out = read_frames(s)
@@ -221,6 +237,9 @@ raw idle >"$T/idle.out" 2>&1
 check idle-timeout-error grep -q '^ERROR {"error": "limit", "message": "idle for 1.0s' "$T/idle.out"
 check idle-timeout-closed grep -q '^EOF' "$T/idle.out"
 check idle-timeout-timely awk '/^AFTER/ { exit !($2 >= 0.8 && $2 < 4) }' "$T/idle.out"
+raw trickle >"$T/trickle.out" 2>&1
+check idle-timeout-trickle grep -q '^ERROR {"error": "limit", "message": "idle for 1.0s' "$T/trickle.out"
+check idle-timeout-trickle-timely awk '/^AFTER/ { exit !($2 < 4) }' "$T/trickle.out"
 
 # max_clients is 4: hold 4 connections open, the 5th is turned away with a reason.
 "$PY" - "$AGENTD_SOCK" >"$T/limit.out" 2>&1 <<'PYEOF'

@@ -305,15 +305,23 @@ else
 fi
 
 # ---- launchd plist -----------------------------------------------------------
-if out=$("$PY" - units/io.agentd.agentd.plist <<-'EOF' 2>&1
+# The plist as make install writes it on macOS: paths substituted, parseable.
+if ! make -s --no-print-directory BUILD="$BUILD" PREFIX=/opt/agentd "$BUILD/subst/io.agentd.agentd.plist" \
+	>"$T/plist.log" 2>&1; then
+	fail plist "make could not produce the installed plist: $(tail -3 "$T/plist.log" | tr '\n' ' ')"
+elif out=$("$PY" - "$BUILD/subst/io.agentd.agentd.plist" <<-'EOF' 2>&1
 	import plistlib, sys
 	with open(sys.argv[1], "rb") as f:
-	    p = plistlib.load(f)
+	    text = f.read()
+	assert b"@SBINDIR@" not in text and b"@SYSCONFDIR@" not in text, "unsubstituted @VAR@"
+	p = plistlib.loads(text)
 	assert p["Label"] == "io.agentd.agentd", p["Label"]
-	assert p["ProgramArguments"][0] == "@SBINDIR@/agentd", p["ProgramArguments"]
+	assert p["ProgramArguments"] == ["/opt/agentd/sbin/agentd", "--foreground", "-c",
+	                                 "/etc/agentd/agentd.yaml"], p["ProgramArguments"]
 	assert p["RunAtLoad"] is True and p["KeepAlive"] is True
 	assert p["StandardErrorPath"] and p["StandardOutPath"]
-	assert p["EnvironmentVariables"]["AGENTD_SOCKET"]
+	env = p["EnvironmentVariables"]
+	assert env["AGENTD_SOCKET"] and env["STATE_DIRECTORY"], env
 	EOF
 ); then
 	pass plist

@@ -167,7 +167,7 @@ test_defaults(void **state)
 	assert_null(c->values_override);
 	assert_null(c->control_group);
 	assert_string_equal(c->vault.namespace, "vault");
-	assert_string_equal(c->vault.selector, "app.kubernetes.io/name=vault,component=server");
+	assert_string_equal(c->vault.selector, "app.kubernetes.io/name=vault,app.kubernetes.io/component=server");
 	assert_int_equal(c->vault.port, 8200);
 	assert_null(c->vault.address);
 	assert_int_equal(c->api.backoff_initial, 500);

@@ -15,19 +15,19 @@ class Faults:
     def failing(self):
         return time.monotonic() < self.fail_until
 
-    def take_drop(self):
+    def _take(self, attr):
+        """Consume one of a counted fault; True when it applies to this connection/response."""
         with self._mu:
-            if self.drop > 0:
-                self.drop -= 1
+            if getattr(self, attr) > 0:
+                setattr(self, attr, getattr(self, attr) - 1)
                 return True
             return False
 
+    def take_drop(self):
+        return self._take("drop")
+
     def take_truncate(self):
-        with self._mu:
-            if self.truncate > 0:
-                self.truncate -= 1
-                return True
-            return False
+        return self._take("truncate")
 
     def set(self, **kw):
         with self._mu:

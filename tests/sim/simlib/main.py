@@ -16,6 +16,7 @@ from .control import ControlServer
 from .sim import Sim
 
 TICK = 0.1
+SAVE_EVERY = 0.25      # at most this often a busy simulator rewrites state.json
 
 
 def kubeconfig(url, ca, crt, key):
@@ -77,11 +78,13 @@ class Instance:
 
     def run(self):
         """Tick until shut down (control verb shutdown, SIGTERM, or stop())."""
+        saved = 0.0
         while not self.done.is_set():
             t0 = time.monotonic()
             self.sim.tick()
-            if self.sim.dirty:
+            if self.sim.dirty and t0 - saved >= SAVE_EVERY:
                 self.sim.save()
+                saved = t0
             self.done.wait(max(0.0, TICK - (time.monotonic() - t0)))
         self.api.stop()
         self.ctl.httpd.shutdown()

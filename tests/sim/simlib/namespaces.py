@@ -17,6 +17,15 @@ def _cond(type_, status, reason, message, now, old):
     return {"type": type_, "status": status, "lastTransitionTime": now, "reason": reason, "message": message}
 
 
+def _remaining_cond(type_, counts, some, none, now, old):
+    """True with the counts listed when COUNTS is non-empty, else False."""
+    if counts:
+        reason, prefix, item = some
+        return _cond(type_, "True", reason, prefix + ", ".join(item % (k, n) for k, n in sorted(counts.items())),
+                     now, old)
+    return _cond(type_, "False", none[0], none[1], now, old)
+
+
 def _remaining(sim, ns):
     """(resources: {"pods.": n}, finalizers: {name: n}) still in namespace NS."""
     res, fins = {}, {}
@@ -59,22 +68,13 @@ def namespace_controller(sim):
             _cond("NamespaceDeletionContentFailure", "False", "ContentDeleted",
                   "All content successfully deleted, may be waiting on finalization", now, old_conds),
         ]
-        if res:
-            conds.append(_cond("NamespaceContentRemaining", "True", "SomeResourcesRemain",
-                               "Some resources are remaining: " + ", ".join(
-                                   "%s has %d resource instances" % (r, n) for r, n in sorted(res.items())),
-                               now, old_conds))
-        else:
-            conds.append(_cond("NamespaceContentRemaining", "False", "ContentRemoved",
-                               "All content successfully removed", now, old_conds))
-        if fins:
-            conds.append(_cond("NamespaceFinalizersRemaining", "True", "SomeFinalizersRemain",
-                               "Some content in the namespace has finalizers remaining: " + ", ".join(
-                                   "%s in %d resource instances" % (f, n) for f, n in sorted(fins.items())),
-                               now, old_conds))
-        else:
-            conds.append(_cond("NamespaceFinalizersRemaining", "False", "ContentHasNoFinalizers",
-                               "All content-preserving finalizers finished", now, old_conds))
+        conds.append(_remaining_cond("NamespaceContentRemaining", res, (
+            "SomeResourcesRemain", "Some resources are remaining: ", "%s has %d resource instances"),
+            ("ContentRemoved", "All content successfully removed"), now, old_conds))
+        conds.append(_remaining_cond("NamespaceFinalizersRemaining", fins, (
+            "SomeFinalizersRemain", "Some content in the namespace has finalizers remaining: ",
+            "%s in %d resource instances"), ("ContentHasNoFinalizers", "All content-preserving finalizers finished"),
+            now, old_conds))
         new = copy.deepcopy(ns)
         new.setdefault("status", {})["phase"] = "Terminating"
         new["status"]["conditions"] = conds

@@ -147,6 +147,9 @@ def _peer_user(sock):
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
+    """One client connection. Stored objects are never mutated in place (every write stores
+    a new dict), so responses are serialized after the lock is released."""
+
     protocol_version = "HTTP/1.1"
     server_version = "k3sim"
     sys_version = ""
@@ -301,7 +304,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if path == "/openapi/v3":
             with self.sim.lock:
-                self.send_json(200, openapi.index(self.sim.registry))
+                doc = openapi.index(self.sim.registry)
+            self.send_json(200, doc)
             return
         if path.startswith("/openapi/v3/"):
             with self.sim.lock:
@@ -426,7 +430,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 obj = sim.store.get(kind.key, ns, name)
                 if obj is None:
                     raise errors.not_found(kind.plural, name, kind.group)
-                self.send_json(200, obj)
+            self.send_json(200, obj)
             return
         if method == "POST":
             if name is not None:
@@ -434,7 +438,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             obj = self.decode(body, ctype, kind)
             with sim.lock:
                 created, warnings = sim.do_create(kind, ns, obj, self.user, self.manager(q), True, dry)
-                self.send_json(201, created, warnings)
+            self.send_json(201, created, warnings)
             return
         if name is None:
             if method == "DELETE":
@@ -445,7 +449,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             obj = self.decode(body, ctype, kind)
             with sim.lock:
                 out, warnings = sim.do_update(kind, ns, name, obj, self.user, self.manager(q), sub, True, dry)
-                self.send_json(200, out, warnings)
+            self.send_json(200, out, warnings)
             return
         if method == "PATCH":
             ptype = PATCH_TYPES.get(ctype)
@@ -473,7 +477,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 existed = sim.store.get(kind.key, ns, name) is not None
                 out, warnings = sim.do_patch(kind, ns, name, ptype, patch_body, self.user, self.manager(q), force,
                                              sub, dry)
-                self.send_json(200 if existed or ptype != "apply" else 201, out, warnings)
+            self.send_json(200 if existed or ptype != "apply" else 201, out, warnings)
             return
         if method == "DELETE":
             opts = self.decode(body, ctype) if body else {}
@@ -484,7 +488,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with sim.lock:
                 out, now, warnings = sim.do_delete(kind, ns, name, self.user, prop, opts.get("preconditions"),
                                                    True, dry)
-                self.send_json(202 if not now and prop == "Foreground" else 200, out, warnings)
+            self.send_json(202 if not now and prop == "Foreground" else 200, out, warnings)
             return
         raise errors.method_not_allowed(method)
 
@@ -515,8 +519,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 meta["continue"] = base64.urlsafe_b64encode(json.dumps(
                     {"start": start + limit, "rv": rv}).encode()).decode()
                 meta["remainingItemCount"] = len(items) - start - limit
-            self.send_json(200, {"kind": kind.kind + "List", "apiVersion": kind.api_version,
-                                 "metadata": meta, "items": page})
+        self.send_json(200, {"kind": kind.kind + "List", "apiVersion": kind.api_version,
+                             "metadata": meta, "items": page})
 
     def delete_collection(self, kind, ns, q, body):
         sim = self.sim

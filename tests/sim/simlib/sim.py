@@ -518,18 +518,17 @@ class Sim:
             return copy.deepcopy(self.do_create(k, ns, obj, user, manager, admit)[0])
 
     def update(self, obj, manager=INTERNAL_MANAGER):
-        with self.lock:
-            k = self.kind_of(obj.get("apiVersion", ""), obj.get("kind", ""))
-            md = obj.get("metadata") or {}
-            return copy.deepcopy(self.do_update(k, md.get("namespace", "") if k.namespaced else "", md.get("name"),
-                                                obj, CONTROLLER_USER, manager, "", admit=False)[0])
+        return self._replace(obj, manager, "")
 
     def update_status(self, obj, manager=INTERNAL_MANAGER):
+        return self._replace(obj, manager, "status")
+
+    def _replace(self, obj, manager, subresource):
         with self.lock:
             k = self.kind_of(obj.get("apiVersion", ""), obj.get("kind", ""))
             md = obj.get("metadata") or {}
             return copy.deepcopy(self.do_update(k, md.get("namespace", "") if k.namespaced else "", md.get("name"),
-                                                obj, CONTROLLER_USER, manager, "status", admit=False)[0])
+                                                obj, CONTROLLER_USER, manager, subresource, admit=False)[0])
 
     def delete(self, api_version, kind, namespace, name, propagation="Background"):
         with self.lock:

@@ -7,12 +7,18 @@
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_version_entry;
 extern const struct cmd_entry cmd_reload_entry;
+extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_unseal_entry;
+extern const struct cmd_entry cmd_verify_entry;
+extern const struct cmd_entry cmd_metrics_entry;
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_status_entry,
 	&cmd_version_entry,
 	&cmd_reload_entry,
+	&cmd_run_entry,
 	&cmd_unseal_entry,
+	&cmd_verify_entry,
+	&cmd_metrics_entry,
 	NULL,
 };

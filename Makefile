@@ -38,7 +38,7 @@ UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
-.PHONY: all deps check test-unit demo bench fuzz sanitize install uninstall clean
+.PHONY: all deps check check-extra test-unit demo bench fuzz sanitize install uninstall clean
 
 all: $(BUILD)/agentd $(BUILD)/agentctl
 
@@ -97,9 +97,15 @@ fuzz: deps $(FUZZ_BINS)
 		tail -1 $(BUILD)/fuzz/$$n.log; \
 	done
 
+SAN_CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
+# Not yet part of check (not run green before this landing): see docs/HACKING.md.
+check-extra: all test-unit
+	BUILD=$(BUILD) tests/check-extra.sh valgrind
+	$(MAKE) BUILD=build-san CFLAGS="$(SAN_CFLAGS)" LDFLAGS="$(SAN_CFLAGS)" all
+	SAN_BUILD=build-san tests/check-extra.sh san
+
 sanitize: deps
-	$(MAKE) BUILD=build-san CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-		LDFLAGS="-fsanitize=address,undefined" all test-unit
+	$(MAKE) BUILD=build-san CFLAGS="$(SAN_CFLAGS)" LDFLAGS="-fsanitize=address,undefined" all test-unit
 	BUILD=build-san ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 tests/run
 
 # ---- install / uninstall (see docs/operator-guide.md) ----------------------

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "msgid.h"
 #include "vaultwatch.h"
+#include "verify.h"
 
 void
 daemon_notify(const char *fmt, ...)
@@ -229,7 +230,8 @@ daemon_run(const char *config_path, struct config *cfg)
 	supervisor_on_state(d.sv, on_state, &d);
 	if (http_client_new(d.loop, &d.http) < 0 || !(d.apiprobe = apiprobe_new(d.loop, d.http, d.sv)) ||
 	    !(d.discover = discover_new(d.loop, d.http, d.apiprobe, d.sv, d.status, &d.config)) ||
-	    !(d.vaultwatch = vaultwatch_new(d.loop, d.http, d.sv, d.status, &d.config, kube_of, d.apiprobe))) {
+	    !(d.vaultwatch = vaultwatch_new(d.loop, d.http, d.sv, d.status, &d.config, kube_of, d.apiprobe)) ||
+	    !(d.verify = verify_new(d.loop, d.apiprobe, d.sv, d.status, &d.config))) {
 		log_error("cannot set up the Kubernetes client");
 		goto out;
 	}
@@ -268,6 +270,7 @@ out:
 	if (wd_usec > 0)
 		ev_timer_stop(d.loop, &d.watchdog);
 	d.control = control_free(d.control);
+	d.verify = verify_free(d.verify);
 	d.vaultwatch = vaultwatch_free(d.vaultwatch);
 	d.discover = discover_free(d.discover);
 	d.apiprobe = apiprobe_free(d.apiprobe);

@@ -37,21 +37,32 @@ is_yaml(const char *name)
 }
 
 int
+render_values(const char *values, const char *override, cJSON **out, char **err)
+{
+	struct manifest_file vf = { 0 }, of = { 0 };
+	int r;
+
+	if ((r = load_one(values, &vf, err)) < 0)
+		return r;
+	if (!override || (r = load_one(override, &of, err)) == 0)
+		r = manifest_values(&vf, override ? &of : NULL, out, err);
+	free((char *)(uintptr_t)vf.text);
+	free((char *)(uintptr_t)of.text);
+	return r;
+}
+
+int
 render_load(const char *dir, const char *values, const char *override, struct kinds *kinds,
 	    struct manifest_stack **out, char **err)
 {
-	struct manifest_file vf = { 0 }, of = { 0 }, files[MAX_FILES];
+	struct manifest_file files[MAX_FILES];
 	char *paths[MAX_FILES];
 	size_t n = 0;
 	cJSON *vals = NULL;
 	int r;
 
-	if ((r = load_one(values, &vf, err)) < 0)
+	if ((r = render_values(values, override, &vals, err)) < 0)
 		return r;
-	if (override && (r = load_one(override, &of, err)) < 0)
-		goto out;
-	if ((r = manifest_values(&vf, override ? &of : NULL, &vals, err)) < 0)
-		goto out;
 	DIR *d = opendir(dir);
 	if (!d) {
 		r = -errno;
@@ -87,8 +98,6 @@ out:
 		free((char *)(uintptr_t)files[i].text);
 		free(paths[i]);
 	}
-	free((char *)(uintptr_t)vf.text);
-	free((char *)(uintptr_t)of.text);
 	cJSON_Delete(vals);
 	return r;
 }

@@ -283,3 +283,9 @@ supervisor_status_json(const struct supervisor *sv)
 	}
 	return o;
 }
+
+uint64_t
+supervisor_since(const struct supervisor *sv)
+{
+	return sv->since;
+}

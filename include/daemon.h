@@ -30,6 +30,7 @@ struct daemon {
 	struct apiprobe *apiprobe;     /* apiprobe_kube(): the Kubernetes client */
 	struct discover *discover;
 	struct vaultwatch *vaultwatch; /* Vault pods, seal state, unseal (NULL without a client) */
+	struct verify *verify;         /* the check engine (verify.h) */
 	uint64_t started;          /* CLOCK_REALTIME usec */
 
 	ev_signal sig_term, sig_int, sig_hup;

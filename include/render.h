@@ -12,4 +12,8 @@
 int render_load(const char *dir, const char *values, const char *override, struct kinds *kinds,
 		struct manifest_stack **out, char **err);
 
+/* Reads VALUES and the optional OVERRIDE and merges them (manifest_values): 0 and
+ * *out (caller frees), or a negative errno and *err naming the file. */
+int render_values(const char *values, const char *override, cJSON **out, char **err);
+
 #endif

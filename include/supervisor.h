@@ -80,6 +80,8 @@ void supervisor_set_state(struct supervisor *sv, enum sv_state state, const char
 void supervisor_on_state(struct supervisor *sv, supervisor_state_fn fn, void *data);
 
 enum sv_state supervisor_state(const struct supervisor *sv);
+/* When the current state was entered (CLOCK_REALTIME usec). */
+uint64_t supervisor_since(const struct supervisor *sv);
 const char *supervisor_state_name(enum sv_state state);
 
 /* Replaces the Vault pods list shown by status (takes ownership of the

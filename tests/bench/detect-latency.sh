@@ -9,11 +9,7 @@
 RUNS=${1:-5}
 HELP=$ROOT/tests/integration/recovery_sim.py
 
-mkfifo "$T/sim.fifo"
-"$PY" "$ROOT/tests/sim/k3sim" --state "$T/sim" >"$T/sim.fifo" 2>>"$T/sim.log" &
-_t_pids+=("$!")
-read -r -t 30 line <"$T/sim.fifo" || line=
-case $line in READY*) ;; *) echo "detect-latency: k3sim did not start: $(tail -3 "$T/sim.log")" >&2; exit 1 ;; esac
+sim_start || exit 1
 "$PY" "$HELP" vault-pod "$T/sim" && "$PY" "$HELP" init "$T/sim" 1 1 "$T/keys" || exit 1
 ln -s "$T/sim/kubeconfig" "$T/kubeconfig"
 mkdir -m 0700 "$T/ask"

@@ -45,6 +45,13 @@
 #   share_with_nobody          make $T traversable and the agentd socket connectable
 #                              by others (tests only: the daemon creates it 0660)
 #   log_has REGEX              true if $T/agentd.log matches REGEX (grep -E)
+#
+# Simulator
+#   sim_start [PORT]           start tests/sim/k3sim on state $T/sim (port 0: any; the
+#                              same port again after sim_stop is a reboot on the same
+#                              address), wait for READY (30 s), stderr to $T/sim.log;
+#                              sets SIM_PID, SIM_URL, SIM_PORT; returns 1 if it did not start
+#   sim_stop                   SIGTERM k3sim and wait for it
 
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -174,3 +181,22 @@ share_with_nobody() {
 }
 
 log_has() { grep -Eq -- "$1" "$T/agentd.log"; }
+
+sim_start() {
+	local port=${1:-0} line
+	mkfifo "$T/sim.fifo"
+	"$PY" "$ROOT/tests/sim/k3sim" --state "$T/sim" --port "$port" >"$T/sim.fifo" 2>>"$T/sim.log" &
+	SIM_PID=$!
+	_t_pids+=("$SIM_PID")
+	read -r -t 30 line <"$T/sim.fifo" || line=
+	rm -f "$T/sim.fifo"
+	case $line in
+	READY*) SIM_URL=${line##*url=}; SIM_PORT=${SIM_URL##*:} ;;
+	*) echo "k3sim did not start: $(tail -5 "$T/sim.log")" >&2; return 1 ;;
+	esac
+}
+
+sim_stop() {
+	kill -TERM "$SIM_PID" 2>/dev/null
+	wait "$SIM_PID" 2>/dev/null
+}

@@ -7,32 +7,10 @@
 # the known keys must appear nowhere in what agentd and agentctl print or leave.
 . "$(dirname "$0")/lib.sh"
 
-SIM=$ROOT/tests/sim/k3sim
 SIMCTL=$ROOT/tests/sim/simctl
 HELP=$ROOT/tests/integration/recovery_sim.py
-SIM_PID=
-SIM_PORT=0
 ASK=$T/ask
 CTL_OUT=$T/ctl-output   # every agentctl stdout and stderr, for the key hygiene check
-
-sim_start() {
-	local line
-	mkfifo "$T/sim.fifo"
-	"$PY" "$SIM" --state "$T/sim" --port "$SIM_PORT" >"$T/sim.fifo" 2>>"$T/sim.log" &
-	SIM_PID=$!
-	_t_pids+=("$SIM_PID")
-	read -r -t 30 line <"$T/sim.fifo" || line=
-	rm -f "$T/sim.fifo"
-	case $line in
-	READY*) SIM_PORT=${line##*:} ;;
-	*) echo "k3sim did not start: $(tail -5 "$T/sim.log")" >&2; return 1 ;;
-	esac
-}
-
-sim_stop() {
-	kill -TERM "$SIM_PID" 2>/dev/null
-	wait "$SIM_PID" 2>/dev/null
-}
 
 simctl() { "$PY" "$SIMCTL" --state "$T/sim" "$@" >/dev/null; }
 status_json() { ctl --json status 2>>"$CTL_OUT"; }
@@ -41,7 +19,6 @@ state_is() { [ "$(state)" = "$1" ]; }
 state_in() { local s; s=$(state); for x in "$@"; do [ "$s" = "$x" ] && return 0; done; return 1; }
 progress() { status_json | json_field '"%d/%d" % (d["vault"]["pods"][0]["progress"], d["vault"]["pods"][0]["threshold"])'; }
 progress_is() { [ "$(progress)" = "$1" ]; }
-pod_sealed() { status_json | json_field 'd["vault"]["pods"][0]["sealed"]' | grep -qx True; }
 vault_check_ok() { status_json | json_field '[c["ok"] for c in d["checks"] if c["name"] == "vault-sealed"][0]' | grep -qx True; }
 ask_files() { ls "$ASK"/ask.* 2>/dev/null | wc -l; }
 ask_present() { [ "$(ask_files)" -eq 1 ]; }
@@ -105,7 +82,7 @@ agentd_config "$T/agentd.yaml" "api: {backoff_initial: 200ms, backoff_max: 2s, r
 
 # ---- the reboot: k3sim restarts on its state, the API refuses for 20 s ------
 sim_stop
-sim_start || { fail sim-reboot "k3sim did not restart"; t_done; }
+sim_start "$SIM_PORT" || { fail sim-reboot "k3sim did not restart"; t_done; }
 simctl unavailable 20
 t0=$(date +%s)
 # systemd's notify socket, to read what agentd says in STATUS=
@@ -148,6 +125,18 @@ if [ -n "$f" ] && grep -qx '\[Ask\]' "$f" && grep -qx "PID=$AGENTD_PID" "$f" && 
 	pass ask-file-format
 else fail ask-file-format "$(cat "$f" 2>&1)"; fi
 if [ "$(sealed_warnings)" -eq 1 ]; then pass one-sealed-warning; else fail one-sealed-warning "$(sealed_warnings) warnings"; fi
+
+# ---- the API flaps while Vault is sealed --------------------------------------
+simctl fail 5
+if wait_for 10 state_is wait-api && grep -q '^STATUS=wait-api: .*HTTP 503' "$T/notify.log"; then pass flap-wait-api
+else fail flap-wait-api "state $(state): $(grep STATUS= "$T/notify.log" | tail -2)"; fi
+unseal_key 1
+if [ "$RC" -eq 1 ] && grep -q '^agentctl: Vault unreachable: the Kubernetes API is not available' "$T/err"; then
+	pass flap-unseal-unreachable
+else fail flap-unseal-unreachable "exit $RC: $(cat "$T/out" "$T/err")"; fi
+if wait_for 20 state_is vault-sealed && ask_present && progress_is 0/2; then pass flap-sealed-again
+else fail flap-sealed-again "state $(state), asks $(ask_files), progress $(progress)"; fi
+if [ "$(sealed_warnings)" -eq 1 ]; then pass flap-no-second-warning; else fail flap-no-second-warning "$(sealed_warnings) warnings"; fi
 
 # ---- agentctl unseal --stdin, 2 of 3 ----------------------------------------
 unseal_key 1

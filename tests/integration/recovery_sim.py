@@ -23,7 +23,7 @@ import sys
 import time
 
 PROXY = "/api/v1/namespaces/vault/pods/vault-0:8200/proxy/v1/"
-LABELS = {"app.kubernetes.io/name": "vault", "component": "server"}
+LABELS = {"app.kubernetes.io/name": "vault", "app.kubernetes.io/component": "server", "component": "server"}
 
 
 def client(state):

@@ -25,7 +25,7 @@ VERBS = {
     "compact": "forget the watch history (older resourceVersions answer 410 Gone)",
     "history": "size: keep only the last N changes for watches (default 4096)",
     "log": "namespace, pod, container, text: append to a container's log",
-    "status": "faults, controllers, clock",
+    "status": "faults, controllers, clock, requests (API requests received so far)",
     "shutdown": "save state and exit",
 }
 
@@ -133,4 +133,5 @@ class ControlServer:
             raise ValueError("unknown verb (have: %s)" % ", ".join(sorted(VERBS)))
         with sim.lock:
             return {"ok": True, "now": sim.now(), "faults": f.describe(), "paused": sorted(sim.paused),
-                    "controllers": sim.controller_names(), "resourceVersion": sim.store.rv}
+                    "controllers": sim.controller_names(), "resourceVersion": sim.store.rv,
+                    "requests": f.requests}

@@ -11,6 +11,11 @@ class Faults:
         self.down_until = 0.0       # monotonic deadline: listening socket closed until then
         self.drop = 0               # reset the next N connections
         self.truncate = 0           # truncate the next N JSON responses
+        self.requests = 0           # API requests received (for benchmarks: requests per minute)
+
+    def count_request(self):
+        with self._mu:
+            self.requests += 1
 
     def failing(self):
         return time.monotonic() < self.fail_until

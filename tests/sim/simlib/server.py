@@ -260,6 +260,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def dispatch(self, method):
         self.audit_id = os.urandom(16).hex()
         faults = self.sim.faults
+        faults.count_request()
         try:
             body = self.read_body() if method in ("POST", "PUT", "PATCH", "DELETE") else b""
             if faults.delay_ms:

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# make bench: agentd's figures next to their comparisons, measured in the same run,
+# against k3sim with 0 ms and 5 ms of injected latency per API request (simctl delay).
+# Bounded: about STEADY_SECONDS x 4 + 1 min in all.  Method and results: docs/performance.md.
+#
+#   BENCH_LATENCIES="0 5"   latencies (ms) to run at
+#   STEADY_SECONDS=60       length of each steady-state window (agentd, then the kubectl loop)
+#   DETECT_RUNS=3           Vault pod restarts per detection-latency measurement
+#
+# Needs kubectl for the comparisons (rows say "n/a (no kubectl)" without it).
+. "$(dirname "$0")/integration/lib.sh"
+
+LATENCIES=${BENCH_LATENCIES:-0 5}
+STEADY=${STEADY_SECONDS:-60}
+DETECT_RUNS=${DETECT_RUNS:-3}
+HELP=$ROOT/tests/integration/recovery_sim.py
+KUBECTL=$(command -v kubectl || true)
+rows=()
+
+die() { echo "bench: $*" >&2; exit 1; }
+row() { rows+=("$(printf '%-8s %-44s %-18s %-30s' "$@")"); }
+now_ns() { date +%s%N; }
+ms_since() { echo $((($(now_ns) - $1) / 1000000)); }
+
+sim_start() {
+	rm -rf "$T/sim"
+	mkfifo "$T/sim.fifo" 2>/dev/null
+	"$PY" "$ROOT/tests/sim/k3sim" --state "$T/sim" >"$T/sim.fifo" 2>>"$T/sim.log" &
+	SIM_PID=$!
+	_t_pids+=("$SIM_PID")
+	read -r -t 30 line <"$T/sim.fifo" || line=
+	case $line in READY*) ;; *) die "k3sim did not start: $(tail -3 "$T/sim.log")" ;; esac
+	ln -sfn "$T/sim/kubeconfig" "$T/kubeconfig"
+}
+sim_stop() { kill -TERM "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null; }
+simctl() { "$PY" "$ROOT/tests/sim/simctl" --state "$T/sim" "$@" >/dev/null; }
+sim_requests() {
+	curl -fsS -X POST -H "X-Sim-Token: $(cat "$T/sim/control-token")" -d '{}' \
+		"$(cat "$T/sim/control-url")/status" | json_field 'd["requests"]'
+}
+# utime+stime of a process in seconds (clock ticks / CLK_TCK).
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"; }
+hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+
+# The checks agentd makes, done the way a shell script would: API health, the
+# Vault pods, Vault's seal status through the pod proxy.
+kubectl_checks() {
+	"$KUBECTL" --kubeconfig "$T/kubeconfig" get --raw /readyz >/dev/null &&
+	"$KUBECTL" --kubeconfig "$T/kubeconfig" -n vault get pods -l app.kubernetes.io/name=vault -o json >/dev/null &&
+	"$KUBECTL" --kubeconfig "$T/kubeconfig" get --raw \
+		/api/v1/namespaces/vault/pods/vault-0:8200/proxy/v1/sys/seal-status >/dev/null
+}
+
+bench_one() {
+	local lat=$1 t0 ms r0 r1 cpu hwm per_min
+	sim_start
+	"$PY" "$HELP" vault-pod "$T/sim" && "$PY" "$HELP" init "$T/sim" 1 1 "$T/keys" >/dev/null ||
+		die "Vault pod setup failed"
+	simctl delay "$lat"
+	rm -rf "$T/state" "$T/ask"; mkdir -m 0700 "$T/ask"
+	agentd_config "$T/agentd.yaml" "ask_password: {dir: $T/ask}"
+
+	# Start-up: exec to the status socket answering (agentd signals READY=1 then).
+	t0=$(now_ns)
+	"$AGENTD" -f -c "$T/agentd.yaml" 2>"$T/agentd.log" &
+	AGENTD_PID=$!; AGENTD_SOCK=$T/agentd.sock; _t_pids+=("$AGENTD_PID")
+	for _ in $(seq 1 2000); do ctl status >/dev/null 2>&1 && break; sleep 0.005; done
+	ms=$(ms_since "$t0")
+	ctl status >/dev/null 2>&1 || die "agentd did not answer: $(tail -5 "$T/agentd.log")"
+	local ref="n/a (no kubectl)"
+	if [ -n "$KUBECTL" ]; then
+		t0=$(now_ns); kubectl_checks || die "kubectl checks failed"
+		ref="$(ms_since "$t0") ms (one kubectl check round)"
+	fi
+	row "${lat}ms" "start-up to READY=1 (status answering)" "$ms ms" "$ref"
+
+	# Steady state: agentd idle with a healthy (unsealed) stack.
+	wait_for 20 sh -c "$AGENTCTL -s $AGENTD_SOCK --json status | grep -q '\"state\":\"vault-sealed\"'" ||
+		die "agentd never reported vault-sealed"
+	ctl unseal --stdin <"$T/keys" >/dev/null || die "unseal failed"
+	sleep 2
+	r0=$(sim_requests)
+	sleep "$STEADY"
+	r1=$(sim_requests)
+	cpu=$(cpu_s "$AGENTD_PID"); hwm=$(hwm_kib "$AGENTD_PID")
+	per_min=$(awk -v n=$((r1 - r0)) -v s="$STEADY" 'BEGIN { printf "%.1f", n * 60 / s }')
+	local ref_req="n/a" ref_cpu="n/a" ref_rss="n/a"
+	agentd_stop >/dev/null
+	if [ -n "$KUBECTL" ]; then
+		r0=$(sim_requests)
+		# The reference loop, under GNU time: its CPU and the peak RSS of its largest child.
+		/usr/bin/time -f '%U %S %M' -o "$T/loop.time" bash -c '
+			end=$((SECONDS + $1)); shift
+			while [ $SECONDS -lt $end ]; do "$@"; sleep 30 & wait $!; done' \
+			loop "$STEADY" bash -c "$(declare -f kubectl_checks); KUBECTL=$KUBECTL T=$T kubectl_checks" ||
+			die "kubectl loop failed"
+		r1=$(sim_requests)
+		ref_req=$(awk -v n=$((r1 - r0)) -v s="$STEADY" 'BEGIN { printf "%.1f", n * 60 / s }')
+		read -r u s m <"$T/loop.time"
+		ref_cpu=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
+		ref_rss="$((m / 1024)) MiB"
+	fi
+	row "${lat}ms" "API requests/min, idle (${STEADY}s window)" "$per_min" "$ref_req (kubectl loop, 30 s)"
+	row "${lat}ms" "CPU seconds over ${STEADY}s (incl. start-up)" "$cpu s" "$ref_cpu s (kubectl loop)"
+	row "${lat}ms" "peak RSS (VmHWM)" "$((hwm / 1024)).$((hwm % 1024 * 10 / 1024)) MiB" "$ref_rss (kubectl loop)"
+
+	sim_stop
+}
+
+for lat in $LATENCIES; do bench_one "$lat"; done
+# Detection: Vault pod restart -> agentd reports vault-sealed.  The recovery
+# engineer's script, which runs its own k3sim without injected latency.
+det=
+det=$(BUILD=$BUILD bash "$ROOT/tests/bench/detect-latency.sh" "$DETECT_RUNS" 2>&1 | tail -1)
+case $det in detect-latency:*) ;; *) die "detect-latency failed: $det" ;; esac
+row "0ms" "Vault restart -> sealed reported (${DETECT_RUNS} runs)" \
+	"$(echo "$det" | sed 's/detect-latency: median \([0-9]*\) ms.*/\1 ms median/')" \
+	"15000 ms mean (30 s poll, derived)"
+echo
+echo "agentd $("$AGENTD" --version 2>/dev/null | head -1) on $(uname -srm), $(nproc) CPUs, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+printf '%-8s %-44s %-18s %-30s\n' latency figure agentd comparison
+printf '%s\n' "${rows[@]}"

@@ -321,7 +321,9 @@ crash_loop(struct problems *p, const char *ns, const char *name, const char *ctr
 		ns, name, ctr, ns, name, ctr);
 }
 
-/* A container of POD that exited with an error within SETTLE_SECONDS and was restarted. */
+/* A container of POD that exited with an error within SETTLE_SECONDS and was restarted.
+ * Reason "Unknown" is the kubelet's word for a container killed by a node or sandbox
+ * restart (a reboot), not one that failed by itself: that is no crash. */
 static bool
 recent_crash(const struct checks_input *in, const cJSON *pod, char *ctr, size_t size)
 {
@@ -332,6 +334,10 @@ recent_crash(const struct checks_input *in, const cJSON *pod, char *ctr, size_t 
 		const char *fin = checks_str(term, "finishedAt");
 		int64_t t;
 
+		const char *why = checks_str(term, "reason");
+
+		if (why && strcmp(why, "Unknown") == 0)
+			continue;
 		if (cJSON_IsNumber(code) && code->valueint != 0 && fin && rfc3339_parse(fin, &t) == 0 &&
 		    in->now - t < SETTLE_SECONDS) {
 			snprintf(ctr, size, "%s", or_q(checks_str(cs, "name")));

@@ -23,7 +23,7 @@ trap cleanup EXIT
 trap 'echo; echo "demo interrupted: stopping agentd and the simulator"; exit 130' INT TERM
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-die() { echo "demo: $*" >&2; [ -f "$D/agentd.log" ] && tail -5 "$D/agentd.log" >&2; exit 1; }
+die() { echo "demo: $*" >&2; ctl status >&2 2>/dev/null; [ -f "$D/agentd.log" ] && tail -5 "$D/agentd.log" >&2; exit 1; }
 ctl() { "$AGENTCTL" -s "$D/agentd.sock" "$@"; }
 state() { ctl --json status 2>/dev/null | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["state"])' 2>/dev/null; }
 wait_state() {	# seconds, state...

@@ -455,6 +455,9 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 				/* Out of descriptors: pause instead of spinning on a ready socket. */
 				log_error("control: accept: %s; pausing for 1s", strerror(errno));
 				ev_io_stop(loop, &ctl->accept_io);
+				/* A one-shot timer that has fired keeps no usable "after":
+				 * libev wants it set again before every start. */
+				ev_timer_set(&ctl->accept_pause, 1., 0.);
 				ev_timer_start(loop, &ctl->accept_pause);
 			} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
 				log_error("control: accept: %s", strerror(errno));

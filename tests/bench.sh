@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # make bench: agentd's figures next to their comparisons, measured in the same run,
 # against k3sim with 0 ms and 5 ms of injected latency per API request (simctl delay).
-# Bounded: about STEADY_SECONDS x 4 + 1 min in all.  Method and results: docs/performance.md.
+# Bounded: about STEADY_SECONDS x 4 + 3 min in all.  Method and results: docs/performance.md.
 #
 #   BENCH_LATENCIES="0 5"   latencies (ms) to run at
 #   STEADY_SECONDS=60       length of each steady-state window (agentd, then the kubectl loop)
 #   DETECT_RUNS=3           Vault pod restarts per detection-latency measurement
 #
-# Needs kubectl for the comparisons (rows say "n/a (no kubectl)" without it).
+# Needs kubectl for the comparisons (rows say "n/a (no kubectl)" without it) and jq.
+# Per latency: the bootstrap from nothing and the unseal after a reboot (agentd, then
+# tests/bench/bootstrap-kubectl.sh and kubectl), then the start-up and steady state.
 . "$(dirname "$0")/integration/lib.sh"
 
 LATENCIES=${BENCH_LATENCIES:-0 5}
@@ -18,21 +20,25 @@ KUBECTL=$(command -v kubectl || true)
 rows=()
 
 die() { echo "bench: $*" >&2; exit 1; }
-row() { rows+=("$(printf '%-8s %-44s %-18s %-30s' "$@")"); }
+row() { rows+=("$(printf '%-8s %-48s %-14s %-30s' "$@")"); }
 now_ns() { date +%s%N; }
 ms_since() { echo $((($(now_ns) - $1) / 1000000)); }
 
-sim_start() {
+SIM_PID=
+# A new cluster (empty state), or the same one rebooted (Vault pods come back sealed);
+# the injected latency is set again each time.
+sim_fresh() {
+	[ -n "$SIM_PID" ] && sim_stop
 	rm -rf "$T/sim"
-	mkfifo "$T/sim.fifo" 2>/dev/null
-	"$PY" "$ROOT/tests/sim/k3sim" --state "$T/sim" >"$T/sim.fifo" 2>>"$T/sim.log" &
-	SIM_PID=$!
-	_t_pids+=("$SIM_PID")
-	read -r -t 30 line <"$T/sim.fifo" || line=
-	case $line in READY*) ;; *) die "k3sim did not start: $(tail -3 "$T/sim.log")" ;; esac
+	sim_start || die "k3sim did not start: $(tail -3 "$T/sim.log")"
 	ln -sfn "$T/sim/kubeconfig" "$T/kubeconfig"
+	simctl delay "$1"
 }
-sim_stop() { kill -TERM "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null; }
+sim_reboot() {
+	sim_stop
+	sim_start "$SIM_PORT" || die "k3sim did not start again: $(tail -3 "$T/sim.log")"
+	simctl delay "$1"
+}
 simctl() { "$PY" "$ROOT/tests/sim/simctl" --state "$T/sim" "$@" >/dev/null; }
 sim_requests() {
 	curl -fsS -X POST -H "X-Sim-Token: $(cat "$T/sim/control-token")" -d '{}' \
@@ -53,10 +59,9 @@ kubectl_checks() {
 
 bench_one() {
 	local lat=$1 t0 ms r0 r1 cpu hwm per_min
-	sim_start
+	sim_fresh "$lat"
 	"$PY" "$HELP" vault-pod "$T/sim" && "$PY" "$HELP" init "$T/sim" 1 1 "$T/keys" >/dev/null ||
 		die "Vault pod setup failed"
-	simctl delay "$lat"
 	rm -rf "$T/state" "$T/ask"; mkdir -m 0700 "$T/ask"
 	agentd_config "$T/agentd.yaml" "ask_password: {dir: $T/ask}"
 
@@ -107,7 +112,85 @@ bench_one() {
 	sim_stop
 }
 
-for lat in $LATENCIES; do bench_one "$lat"; done
+state_is() { ctl --json status 2>/dev/null | grep -q "\"state\":\"$1\""; }
+api_up() {
+	local st
+	st=$(ctl --json status 2>/dev/null) || return 1
+	! echo "$st" | grep -Eq '"state":"(starting|wait-api)"'
+}
+
+# pods_ready_after T0_NS CMD...: run CMD (the unseal) with the pods-ready poller
+# already watching; print the ms from T0_NS to every pod Ready.
+pods_ready_after() {
+	local t0 ready
+	"$PY" "$ROOT/tests/bench/pods-ready.py" "$T/kubeconfig" 120 >"$T/ready.ns" &
+	local poller=$!
+	sleep 0.5	# the poller has seen the sealed, unready pods
+	t0=$(now_ns)
+	"$@" || die "unseal failed: $*"
+	wait "$poller" || die "the pods did not all become Ready"
+	ready=$(cat "$T/ready.ns")
+	echo $(((ready - t0) / 1000000))
+}
+
+# The first key leaves Vault sealed (agentctl exit 1, "not ok"); the second unseals it.
+unseal_agentd() {
+	jq -r '.unseal_keys_b64[0]' "$T/bstate/vault-init.json" | ctl unseal --stdin >/dev/null
+	[ $? -le 1 ] && jq -r '.unseal_keys_b64[1]' "$T/bstate/vault-init.json" | ctl unseal --stdin >/dev/null
+}
+unseal_kubectl() {
+	local i
+	for i in 0 1; do
+		jq -c "{key: .unseal_keys_b64[$i]}" "$T/bstate/vault-init.json" >"$T/unseal.json"
+		HOME=$T/home "$KUBECTL" --kubeconfig "$T/kubeconfig" create --raw \
+			/api/v1/namespaces/vault/pods/vault-0:8200/proxy/v1/sys/unseal -f "$T/unseal.json" >/dev/null || return 1
+	done
+}
+
+# The stack from nothing: agentd (exec to `agentctl bootstrap` returning, its own
+# start-up included) against bootstrap-kubectl.sh on the same rendered objects;
+# then a cluster reboot and the unseal (two keys of three) to every pod Ready, by
+# agentctl unseal and by kubectl through the pod proxy.
+bench_bootstrap() {
+	local lat=$1 t0 ms_a ms_k ms_ua ms_uk
+	sim_fresh "$lat"
+	rm -rf "$T/bstate" "$T/ref" "$T/home"
+	mkdir -m 0700 "$T/home"
+	agentd_config "$T/boot.yaml" "manifests: $ROOT/manifests" "values: $ROOT/config/values.yaml" \
+		"vault: {init: {shares: 3, threshold: 2}}" "state_dir: $T/bstate" \
+		"api: {backoff_initial: 100ms, backoff_max: 1s}"
+	"$AGENTD" --render -c "$T/boot.yaml" >"$T/render.jsonl" || die "agentd --render failed"
+	t0=$(now_ns)
+	"$AGENTD" -f -c "$T/boot.yaml" 2>"$T/agentd.log" &
+	AGENTD_PID=$!; AGENTD_SOCK=$T/agentd.sock; _t_pids+=("$AGENTD_PID")
+	for _ in $(seq 1 6000); do api_up && break; sleep 0.005; done
+	ctl bootstrap >"$T/boot.out" 2>&1 || die "agentctl bootstrap failed: $(tail -3 "$T/boot.out")"
+	ms_a=$(ms_since "$t0")
+	wait_for 60 state_is healthy || die "agentd not healthy after its bootstrap: $(tail -3 "$T/agentd.log")"
+	sim_reboot "$lat"
+	wait_for 30 state_is vault-sealed || die "agentd did not report the rebooted Vault sealed"
+	ms_ua=$(pods_ready_after unseal_agentd) || exit 1
+	agentd_stop >/dev/null
+	ms_k="n/a (no kubectl)" ms_uk="n/a (no kubectl)"
+	if [ -n "$KUBECTL" ]; then
+		sim_reboot "$lat"
+		ms_uk=$(pods_ready_after unseal_kubectl) || exit 1
+		ms_uk="$ms_uk ms (kubectl create --raw, 2 keys)"
+		sim_fresh "$lat"
+		"$PY" "$ROOT/tests/bench/prepare-kubectl.py" "$T/render.jsonl" "$T/kubeconfig" 3 2 "$T/ref" &&
+			cp "$T/kubeconfig" "$T/ref/kubeconfig" || die "cannot prepare the kubectl bootstrap"
+		t0=$(now_ns)
+		HOME=$T/home bash "$ROOT/tests/bench/bootstrap-kubectl.sh" "$T/ref" 2 >"$T/ref.out" 2>&1 ||
+			die "bootstrap-kubectl.sh failed: $(tail -3 "$T/ref.out")"
+		ms=$(ms_since "$t0")
+		ms_k="$ms ms (kubectl apply --server-side, $(awk -v k="$ms" -v a="$ms_a" 'BEGIN { printf "%.1f", k / a }')x agentd)"
+	fi
+	row "${lat}ms" "bootstrap, empty cluster to stack up" "$ms_a ms" "$ms_k"
+	row "${lat}ms" "reboot: unseal (2 of 3 keys) -> all pods Ready" "$ms_ua ms" "$ms_uk"
+	sim_stop
+}
+
+for lat in $LATENCIES; do bench_bootstrap "$lat"; bench_one "$lat"; done
 # Detection: Vault pod restart -> agentd reports vault-sealed.  The recovery
 # engineer's script, which runs its own k3sim without injected latency.
 det=
@@ -118,5 +201,5 @@ row "0ms" "Vault restart -> sealed reported (${DETECT_RUNS} runs)" \
 	"15000 ms mean (30 s poll, derived)"
 echo
 echo "agentd $("$AGENTD" --version 2>/dev/null | head -1) on $(uname -srm), $(nproc) CPUs, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
-printf '%-8s %-44s %-18s %-30s\n' latency figure agentd comparison
+printf '%-8s %-48s %-14s %-30s\n' latency figure agentd comparison
 printf '%s\n' "${rows[@]}"

@@ -4,29 +4,7 @@
 # an unsupported kubeconfig), and comes back when the simulator reboots.
 . "$(dirname "$0")/lib.sh"
 
-SIM=$ROOT/tests/sim/k3sim
 SIMCTL=$ROOT/tests/sim/simctl
-SIM_PID=
-
-# sim_start [PORT]: start k3sim on $T/sim, wait for READY; sets SIM_PID, SIM_URL.
-sim_start() {
-	local port=${1:-0} line
-	mkfifo "$T/sim.fifo"
-	"$PY" "$SIM" --state "$T/sim" --port "$port" >"$T/sim.fifo" 2>>"$T/sim.log" &
-	SIM_PID=$!
-	_t_pids+=("$SIM_PID")
-	read -r -t 30 line <"$T/sim.fifo" || line=
-	rm -f "$T/sim.fifo"
-	case $line in
-	READY*) SIM_URL=${line##*url=} ;;
-	*) echo "k3sim did not start: $(tail -5 "$T/sim.log")" >&2; return 1 ;;
-	esac
-}
-
-sim_stop() {
-	kill -TERM "$SIM_PID" 2>/dev/null
-	wait "$SIM_PID" 2>/dev/null
-}
 
 state() { ctl --json status | json_field 'd["state"]'; }
 api_msg() { ctl --json status | json_field '[c["message"] for c in d["checks"] if c["name"] == "api"][0]'; }

@@ -6,9 +6,6 @@
 # duplicates; `make demo` (tests/demo.sh) runs to the end.
 . "$(dirname "$0")/lib.sh"
 
-SIMCTL=$ROOT/tests/sim/simctl
-
-state() { ctl --json status 2>/dev/null | json_field 'd["state"]' 2>/dev/null; }
 api_up() { case $(state) in ''|starting|wait-api) return 1 ;; esac; }
 
 snap() { sim_snapshot "$T/render.jsonl"; }
@@ -75,8 +72,8 @@ else fail json-stream "$(tail -2 "$T/boot3.out")"; fi
 
 # 4. faults mid-run: 503s, then dropped connections; a fresh stack record forces a full pass
 rm -f "$T/state/stack.json"
-"$PY" "$SIMCTL" --state "$T/sim" drop 6 >/dev/null
-( sleep 1; "$PY" "$SIMCTL" --state "$T/sim" fail 3 >/dev/null ) &
+simctl drop 6
+( sleep 1; simctl fail 3 ) &
 faults=$!
 timeout 180 "$AGENTCTL" -s "$AGENTD_SOCK" bootstrap >"$T/boot4.out" 2>"$T/boot4.err"
 rc=$?

@@ -4,11 +4,7 @@
 # an unsupported kubeconfig), and comes back when the simulator reboots.
 . "$(dirname "$0")/lib.sh"
 
-SIMCTL=$ROOT/tests/sim/simctl
-
-state() { ctl --json status | json_field 'd["state"]'; }
 api_msg() { ctl --json status | json_field '[c["message"] for c in d["checks"] if c["name"] == "api"][0]'; }
-state_is() { [ "$(state)" = "$1" ]; }
 state_not() { [ "$(state)" != "$1" ]; }
 api_says() { api_msg | grep -Eq -- "$1"; }
 
@@ -54,7 +50,7 @@ if wait_for 10 state_is degraded && log_has "bootstrap stopped: manifests: .*can
 else fail bootstrap-failure-named "state $(state)"; fi
 
 # the API answering 503 (simulated etcd trouble): wait-api with the HTTP status
-"$PY" "$SIMCTL" --state "$T/sim" fail 4 >/dev/null
+simctl fail 4
 if wait_for 10 api_says "HTTP 503 from /readyz"; then pass reason-503; else fail reason-503 "api: $(api_msg)"; fi
 check state-wait-api-on-503 state_is wait-api
 if wait_for 15 state_not wait-api; then pass recovers-after-503; else fail recovers-after-503 "$(api_msg)"; fi

@@ -6,9 +6,6 @@
 # cluster shows Vault sealed.
 . "$(dirname "$0")/lib.sh"
 
-state() { ctl --json status | json_field 'd["state"]'; }
-state_is() { [ "$(state)" = "$1" ]; }
-
 sim_start || { fail sim-start "k3sim did not start"; t_done; }
 ln -s "$T/sim/kubeconfig" "$T/kubeconfig"
 agentd_config "$T/agentd.yaml" "manifests: $ROOT/manifests" "values: $ROOT/config/values.yaml" \

@@ -8,6 +8,7 @@
 # Variables set on sourcing:
 #   ROOT       the source tree (absolute);  BUILD  the build dir (absolute, $BUILD or build)
 #   AGENTD     $BUILD/agentd;               AGENTCTL  $BUILD/agentctl
+#   SIMCTL     tests/sim/simctl
 #   T          a fresh private temp dir (short path, so sockets fit in sun_path),
 #              removed on exit together with every process started by agentd_start
 #   PY         python3 (from tests/run, else /usr/bin/python3)
@@ -45,6 +46,8 @@
 #   share_with_nobody          make $T traversable and the agentd socket connectable
 #                              by others (tests only: the daemon creates it 0660)
 #   log_has REGEX              true if $T/agentd.log matches REGEX (grep -E)
+#   state                      agentd's state (`status` .state)
+#   state_is STATE             true while agentd's state is STATE
 #
 # Simulator
 #   sim_start [PORT [ARGS...]] start tests/sim/k3sim on state $T/sim (port 0: any; the
@@ -53,6 +56,7 @@
 #                              READY (30 s), stderr to $T/sim.log; sets SIM_PID,
 #                              SIM_URL, SIM_PORT; returns 1 if it did not start
 #   sim_stop                   SIGTERM k3sim and wait for it
+#   simctl VERB [ARGS...]      tests/sim/simctl ($SIMCTL) on $T/sim, its output dropped
 #   kapi METHOD PATH [BODY-FILE]  one request to $SIM_URL with the admin certificate of
 #                              $T/sim; prints the answer's body, returns 1 on an HTTP
 #                              error (a body from a file keeps test values out of argv)
@@ -69,6 +73,7 @@ BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 AGENTD=$BUILD/agentd
 AGENTCTL=$BUILD/agentctl
+SIMCTL=$ROOT/tests/sim/simctl
 PY=${PY:-/usr/bin/python3}
 [ -x "$PY" ] || PY=python3
 T=$(mktemp -d /tmp/agentd-t.XXXXXX)
@@ -192,6 +197,9 @@ share_with_nobody() {
 
 log_has() { grep -Eq -- "$1" "$T/agentd.log"; }
 
+state() { ctl --json status | json_field 'd["state"]'; }
+state_is() { [ "$(state)" = "$1" ]; }
+
 sim_start() {
 	local port=${1:-0} line
 	[ $# -gt 0 ] && shift
@@ -212,6 +220,8 @@ sim_stop() {
 	kill -TERM "$SIM_PID" 2>/dev/null
 	wait "$SIM_PID" 2>/dev/null
 }
+
+simctl() { "$PY" "$SIMCTL" --state "$T/sim" "$@" >/dev/null; }
 
 kapi() {
 	local out

@@ -6,8 +6,6 @@
 # are reported with their reason and exit 1.
 . "$(dirname "$0")/lib.sh"
 
-SIMCTL=$ROOT/tests/sim/simctl
-
 # cronjob NAME IMAGE [SECRET-FILE]: a suspended demo-agent CronJob in ai-agents
 cronjob() {
 	local ann='{}'
@@ -69,7 +67,7 @@ expect_rc 0 run-json ctl --json run journalist --timeout 60
 check run-json-object json_field '"ok" if d["ok"] and d["task"] == "journalist" and d["reason"] == "" else 1/0' <"$T/out"
 
 # 3. a failing image: the job and its reason are named
-"$PY" "$SIMCTL" --state "$T/sim" config 'fail_images=["example.org/agent-broken"]' >/dev/null
+simctl config 'fail_images=["example.org/agent-broken"]'
 expect_rc 1 run-failing-image ctl run broken --timeout 60
 if grep -q "run broken: FAILED: job ai-agents/broken-manual-[0-9a-f]* failed: BackoffLimitExceeded" "$T/out" &&
 	grep -q "container broken exited 1" "$T/out"; then pass run-failing-image-reason

@@ -6,7 +6,6 @@
 # value ever appears in agentd's or agentctl's output or under agentd's directories.
 . "$(dirname "$0")/lib.sh"
 
-SIMCTL=$ROOT/tests/sim/simctl
 STACK_PID=
 
 # Distinctive random values: a grep for any of them must find nothing.
@@ -150,7 +149,7 @@ cat "$T/out" "$T/err" >>"$OUT"
 if grep -q "permission denied.*secret default/keepme left in place" "$T/err" && secret_exists keepme; then
 	pass import-wrong-token-keeps-secret
 else fail import-wrong-token-keeps-secret "$(cat "$T/err")"; fi
-"$PY" "$SIMCTL" --state "$T/sim" restart-pod vault vault-0 >/dev/null
+simctl restart-pod vault vault-0
 # The restarted container answers again (sealed) before the copy is tried: the
 # case is a sealed Vault, not one still starting (that one is refused, and also
 # leaves the Secret in place).

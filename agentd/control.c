@@ -563,6 +563,15 @@ control_reply(struct control_req *pub, enum proto_type type, const cJSON *obj)
 }
 
 void
+control_answer(struct control_req *req, const cJSON *obj, const char *too_big)
+{
+	if (control_reply(req, PROTO_REPLY, obj) < 0)
+		control_error(req, PROTO_E_INTERNAL, "%s", too_big);
+	else
+		control_end(req);
+}
+
+void
 control_end(struct control_req *pub)
 {
 	struct req *r = req_of(pub);

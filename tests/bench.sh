@@ -47,6 +47,8 @@ sim_requests() {
 # utime+stime of a process in seconds (clock ticks / CLK_TCK).
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"; }
 hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+anon_kib() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status"; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 
 # The checks agentd makes, done the way a shell script would: API health, the
 # Vault pods, Vault's seal status through the pod proxy.
@@ -58,7 +60,7 @@ kubectl_checks() {
 }
 
 bench_one() {
-	local lat=$1 t0 ms r0 r1 cpu hwm per_min
+	local lat=$1 t0 ms r0 r1 cpu hwm anon per_min
 	sim_fresh "$lat"
 	"$PY" "$HELP" vault-pod "$T/sim" && "$PY" "$HELP" init "$T/sim" 1 1 "$T/keys" >/dev/null ||
 		die "Vault pod setup failed"
@@ -87,7 +89,7 @@ bench_one() {
 	r0=$(sim_requests)
 	sleep "$STEADY"
 	r1=$(sim_requests)
-	cpu=$(cpu_s "$AGENTD_PID"); hwm=$(hwm_kib "$AGENTD_PID")
+	cpu=$(cpu_s "$AGENTD_PID"); hwm=$(hwm_kib "$AGENTD_PID"); anon=$(anon_kib "$AGENTD_PID")
 	per_min=$(awk -v n=$((r1 - r0)) -v s="$STEADY" 'BEGIN { printf "%.1f", n * 60 / s }')
 	local ref_req="n/a" ref_cpu="n/a" ref_rss="n/a"
 	agentd_stop >/dev/null
@@ -107,7 +109,8 @@ bench_one() {
 	fi
 	row "${lat}ms" "API requests/min, idle (${STEADY}s window)" "$per_min" "$ref_req (kubectl loop, 30 s)"
 	row "${lat}ms" "CPU seconds over ${STEADY}s (incl. start-up)" "$cpu s" "$ref_cpu s (kubectl loop)"
-	row "${lat}ms" "peak RSS (VmHWM)" "$((hwm / 1024)).$((hwm % 1024 * 10 / 1024)) MiB" "$ref_rss (kubectl loop)"
+	row "${lat}ms" "peak RSS (VmHWM)" "$(mib "$hwm")" "$ref_rss (kubectl loop); floor $(mib "$floor")"
+	row "${lat}ms" "private memory (RssAnon, end of window)" "$(mib "$anon")" ""
 
 	sim_stop
 }
@@ -189,6 +192,12 @@ bench_bootstrap() {
 	row "${lat}ms" "reboot: unseal (2 of 3 keys) -> all pods Ready" "$ms_ua ms" "$ms_uk"
 	sim_stop
 }
+
+# The floor under agentd's peak RSS: its libraries and libcurl's global init, no work.
+cc -O2 -o "$T/rss-floor" "$ROOT/tests/bench/rss-floor.c" \
+	$(pkg-config --libs libcurl libcjson yaml-0.1 openssl libsystemd 2>/dev/null) -lev -lm ||
+	die "cannot build tests/bench/rss-floor.c"
+floor=$("$T/rss-floor" | awk '{ print $1 }')
 
 for lat in $LATENCIES; do bench_bootstrap "$lat"; bench_one "$lat"; done
 # Detection: Vault pod restart -> agentd reports vault-sealed.  The recovery

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # make bench: agentd's figures next to their comparisons, measured in the same run,
 # against k3sim with 0 ms and 5 ms of injected latency per API request (simctl delay).
-# Bounded: about STEADY_SECONDS x 4 + 3 min in all.  Method and results: docs/performance.md.
+# Bounded: about STEADY_SECONDS x 6 + 3 min in all.  Method and results: docs/performance.md.
 #
 #   BENCH_LATENCIES="0 5"   latencies (ms) to run at
-#   STEADY_SECONDS=60       length of each steady-state window (agentd, then the kubectl loop)
+#   STEADY_SECONDS=60       length of each steady-state window (agentd with the whole stack,
+#                           agentd with a bare Vault pod, the kubectl loop)
 #   DETECT_RUNS=3           Vault pod restarts per detection-latency measurement
 #
 # Needs kubectl for the comparisons (rows say "n/a (no kubectl)" without it) and jq.
@@ -152,10 +153,10 @@ unseal_kubectl() {
 
 # The stack from nothing: agentd (exec to `agentctl bootstrap` returning, its own
 # start-up included) against bootstrap-kubectl.sh on the same rendered objects;
-# then a cluster reboot and the unseal (two keys of three) to every pod Ready, by
+# agentd idle with the whole stack up; then a cluster reboot and the unseal (two keys of three) to every pod Ready, by
 # agentctl unseal and by kubectl through the pod proxy.
 bench_bootstrap() {
-	local lat=$1 t0 ms_a ms_k ms_ua ms_uk
+	local lat=$1 t0 ms ms_a ms_k ms_ua ms_uk r0 r1 per_min hwm anon
 	sim_fresh "$lat"
 	rm -rf "$T/bstate" "$T/ref" "$T/home"
 	mkdir -m 0700 "$T/home"
@@ -170,6 +171,14 @@ bench_bootstrap() {
 	ctl bootstrap >"$T/boot.out" 2>&1 || die "agentctl bootstrap failed: $(tail -3 "$T/boot.out")"
 	ms_a=$(ms_since "$t0")
 	wait_for 60 state_is healthy || die "agentd not healthy after its bootstrap: $(tail -3 "$T/agentd.log")"
+	# Idle with the whole stack: every verify watch open (they start within a few
+	# seconds of healthy), the periodic checks running.
+	sleep 10
+	r0=$(sim_requests)
+	sleep "$STEADY"
+	r1=$(sim_requests)
+	per_min=$(awk -v n=$((r1 - r0)) -v s="$STEADY" 'BEGIN { printf "%.1f", n * 60 / s }')
+	hwm=$(hwm_kib "$AGENTD_PID"); anon=$(anon_kib "$AGENTD_PID")
 	sim_reboot "$lat"
 	wait_for 30 state_is vault-sealed || die "agentd did not report the rebooted Vault sealed"
 	ms_ua=$(pods_ready_after unseal_agentd) || exit 1
@@ -190,6 +199,9 @@ bench_bootstrap() {
 	fi
 	row "${lat}ms" "bootstrap, empty cluster to stack up" "$ms_a ms" "$ms_k"
 	row "${lat}ms" "reboot: unseal (2 of 3 keys) -> all pods Ready" "$ms_ua ms" "$ms_uk"
+	row "${lat}ms" "full stack: API requests/min, idle (${STEADY}s)" "$per_min" \
+		"44 (derived: the 22 lists verify watches, each read every 30 s)"
+	row "${lat}ms" "full stack: peak RSS (bootstrap + idle)" "$(mib "$hwm")" "private $(mib "$anon")"
 	sim_stop
 }
 

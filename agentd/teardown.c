@@ -269,7 +269,7 @@ got_cb(void *arg, const struct kube_result *res)
 static int
 move_vault_init(struct teardown *t, char *moved, size_t size, char *msg, size_t msgsize)
 {
-	char path[1024], stamp[32];
+	char path[1100], stamp[32];
 	time_t now = time(NULL);
 	struct tm tm;
 

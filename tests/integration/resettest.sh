@@ -22,7 +22,7 @@ kapi() {
 ns_uid() { kapi GET "/api/v1/namespaces/$1" | json_field 'd["metadata"]["uid"] if d.get("kind") == "Namespace" else "absent"'; }
 ns_terminating() { kapi GET "/api/v1/namespaces/$1" | json_field '"yes" if d.get("metadata", {}).get("deletionTimestamp") else "no"'; }
 exists() { [ "$(kapi GET "$1" | json_field 'd.get("kind", "")')" != Status ]; }
-state() { ctl --json status 2>/dev/null | json_field 'd["state"]' 2>/dev/null; }
+api_up() { case $(state 2>/dev/null) in '' | starting | wait-api) return 1 ;; esac; }
 healthy() { [ "$(state)" = healthy ]; }
 reset_test() { timeout 600 "$AGENTCTL" -s "$AGENTD_SOCK" bootstrap --reset-test "$@"; }
 
@@ -39,6 +39,7 @@ agentd_config "$T/agentd.yaml" "manifests: $ROOT/manifests" "values: $ROOT/confi
 	"values_override: $T/override.yaml" "vault: {init: {shares: 3, threshold: 2}}" \
 	"api: {backoff_initial: 200ms, backoff_max: 1s}" "verify: {interval: 2s}"
 agentd_start || { fail agentd-start "agentd did not start"; t_done; }
+wait_for 30 api_up || fail api-up "state $(state)"
 timeout 300 "$AGENTCTL" -s "$AGENTD_SOCK" bootstrap >"$T/boot.out" 2>&1 || fail first-bootstrap "$(tail -5 "$T/boot.out")"
 wait_for 120 healthy || fail first-healthy "state $(state): $(ctl status 2>&1 | grep -v ' ok ' | head -5)"
 keys_before=$(json_field '" ".join(d["unseal_keys_b64"])' <"$T/state/vault-init.json")

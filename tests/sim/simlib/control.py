@@ -12,7 +12,7 @@ VERBS = {
     "unavailable": "seconds: close the API's listening socket (connection refused) for N s, then reopen the same port",
     "fail": "seconds: answer every API request with 503 for N s",
     "delay": "ms: delay every API response by N ms (0 clears)",
-    "drop": "count: reset the next N API connections",
+    "drop": "count: reset every open API connection now and the next N new ones",
     "truncate": "count: truncate the JSON body of the next N API responses",
     "cut-watches": "end every open watch stream abruptly",
     "clear-faults": "undo delay, fail, drop and truncate",
@@ -90,7 +90,10 @@ class ControlServer:
         elif verb == "delay":
             f.set(delay_ms=int(a["ms"]))
         elif verb == "drop":
+            # A reset hits established connections too: a client reusing its
+            # keep-alive connection would otherwise never see it.
             f.set(drop=int(a["count"]))
+            self.api.drop_connections()
         elif verb == "truncate":
             f.set(truncate=int(a["count"]))
         elif verb == "cut-watches":

@@ -104,7 +104,7 @@ expect_rc 0 agentd-stops-cleanly agentd_stop
 sim_stop
 
 # 5. make demo
-timeout 240 "$ROOT/tests/demo.sh" >"$T/demo.out" 2>&1
+timeout 480 "$ROOT/tests/demo.sh" >"$T/demo.out" 2>&1
 rc=$?
 if [ "$rc" = 0 ]; then pass demo-runs; else fail demo-runs "rc $rc: $(tail -5 "$T/demo.out" | tr '\n' ' ')"; fi
 # The last status the demo prints; how many check lines follow it depends on

@@ -171,9 +171,12 @@ bench_bootstrap() {
 	ctl bootstrap >"$T/boot.out" 2>&1 || die "agentctl bootstrap failed: $(tail -3 "$T/boot.out")"
 	ms_a=$(ms_since "$t0")
 	wait_for 60 state_is healthy || die "agentd not healthy after its bootstrap: $(tail -3 "$T/agentd.log")"
-	# Idle with the whole stack: every verify watch open (they start within a few
-	# seconds of healthy), the periodic checks running.
-	sleep 10
+	# Idle with the whole stack: verify's watches start at its next tick (up to one
+	# verify.interval after healthy) and list once; its first results (the netpol
+	# check) mark the end of that burst.
+	wait_for 60 sh -c "$AGENTCTL -s $AGENTD_SOCK --json status | grep -q '\"name\":\"netpol\"'" ||
+		die "verify never reported on the stack"
+	sleep 2
 	r0=$(sim_requests)
 	sleep "$STEADY"
 	r1=$(sim_requests)

@@ -98,6 +98,13 @@ on_verdict(enum vaultwatch_verdict verdict, const char *message, void *data)
 	case VAULTWATCH_NOT_UNSEALED:
 		finish(d, SV_VAULT_SEALED, message);
 		return;
+	case VAULTWATCH_PENDING:
+		/* Not a failure: a state the stack is in already stays. */
+		if (supervisor_state(d->sv) == SV_STARTING || supervisor_state(d->sv) == SV_WAIT_API)
+			finish(d, SV_VAULT_SEALED, message);
+		else
+			finish(d, supervisor_state(d->sv), message);
+		return;
 	case VAULTWATCH_UNSEALED:
 		break;
 	}

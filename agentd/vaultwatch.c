@@ -895,6 +895,8 @@ on_look(struct ev_loop *loop, ev_timer *w, int revents)
 	vw->look_fn = NULL;
 	if (describe(vw, msg, sizeof(msg), &pending) == 0)
 		verdict = VAULTWATCH_UNSEALED;
+	else if (pending)
+		verdict = VAULTWATCH_PENDING;
 	else if (vw->npods == 0)
 		verdict = VAULTWATCH_NO_POD;
 	else

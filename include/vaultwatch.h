@@ -86,7 +86,8 @@ int vaultwatch_unseal(struct vaultwatch *vw, struct secret *key, const char *via
  * look replaces the one waiting. */
 enum vaultwatch_verdict {
 	VAULTWATCH_UNSEALED,      /* every Vault pod is initialised and unsealed */
-	VAULTWATCH_NOT_UNSEALED,  /* some pod is sealed, uninitialised, starting or unknown */
+	VAULTWATCH_NOT_UNSEALED,  /* some pod is sealed, uninitialised or unknown */
+	VAULTWATCH_PENDING,       /* no failure yet: a pod starting, the bootstrap unsealing */
 	VAULTWATCH_NO_POD,        /* no Vault server pod at all */
 };
 typedef void (*vaultwatch_look_fn)(enum vaultwatch_verdict verdict, const char *message, void *data);

@@ -7,92 +7,28 @@
  * it is sent. */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "ctl.h"
+#include "prompt.h"
 #include "secret.h"
 #include "secretkv.h"
 
 #define LINE_MAX_BYTES 16384
 #define STDIN_MAX (PROTO_FRAME_MAX - 4096)
 
-static struct termios saved;
-static int saved_fd = -1;
-
-static void
-restore_tty(void)
-{
-	if (saved_fd >= 0)
-		(void)tcsetattr(saved_fd, TCSAFLUSH, &saved);
-	saved_fd = -1;
-}
-
-static void
-on_signal(int sig)
-{
-	restore_tty();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* Appends one line of FD (without its newline) to S.  1 for a line, 0 at EOF with
- * nothing read, -EMSGSIZE when it does not fit, -errno. */
-static int
-read_line(int fd, struct secret *s)
-{
-	char c = 0;
-	bool any = false;
-	for (;;) {
-		ssize_t n = read(fd, &c, 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		any = true;
-		if (c == '\n')
-			break;
-		if (secret_append(s, &c, 1) < 0) {
-			c = 0;
-			return -EMSGSIZE;
-		}
-	}
-	c = 0;
-	if (s->len > 0 && s->data[s->len - 1] == '\r')
-		s->data[--s->len] = '\0';
-	return any ? 1 : 0;
-}
-
-/* Prompts on the terminal with echo off and reads one line into S. */
+/* Prompts on the controlling terminal (stdin may be a pipe) with echo off and
+ * reads one line into S; -ENOTTY when there is no terminal. */
 static int
 read_hidden(const char *prompt, struct secret *s)
 {
 	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -ENOTTY;
-	struct termios t;
-	if (tcgetattr(fd, &saved) < 0) {
-		int r = -errno;
-		close(fd);
-		return r;
-	}
-	t = saved;
-	t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-	t.c_lflag |= ICANON;
-	saved_fd = fd;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
-	dprintf(fd, "%s", prompt);
-	int r = tcsetattr(fd, TCSAFLUSH, &t) < 0 ? -errno : read_line(fd, s);
-	restore_tty();
-	dprintf(fd, "\n");
+	int r = prompt_hidden(fd, fd, prompt, s);
 	close(fd);
 	return r;
 }
@@ -183,7 +119,7 @@ read_values(cJSON *data, const char *key, bool from_stdin)
 	if (key) {
 		char prompt[200];
 		snprintf(prompt, sizeof prompt, "Value of %s (input is hidden): ", key);
-		int r = from_stdin ? read_line(STDIN_FILENO, s) : read_hidden(prompt, s);
+		int r = from_stdin ? prompt_read_line(STDIN_FILENO, s) : read_hidden(prompt, s);
 		if (r <= 0) {
 			fprintf(stderr, "agentctl: secret put: no value for %s%s%s\n", key, r < 0 ? ": " : "",
 				r < 0 ? strerror(-r) : "");
@@ -200,7 +136,7 @@ read_values(cJSON *data, const char *key, bool from_stdin)
 	}
 	for (unsigned lineno = 1; rc == 0; lineno++) {
 		size_t start = s->len;
-		int r = from_stdin ? read_line(STDIN_FILENO, s)
+		int r = from_stdin ? prompt_read_line(STDIN_FILENO, s)
 				   : read_hidden("KEY=VALUE (input is hidden; an empty line ends): ", s);
 		if (r < 0) {
 			fprintf(stderr, "agentctl: secret put: %s: %s\n", from_stdin ? "stdin" : "terminal",

@@ -2,59 +2,21 @@
  * at the terminal with echo off or read as one line of stdin; never argv or
  * the environment.  The key is kept in a locked buffer and wiped once sent. */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "ctl.h"
+#include "prompt.h"
 #include "secret.h"
 
 #define KEY_MAX 1024
 
-static struct termios saved;
-static int saved_fd = -1;
-
+/* Pasted keys often bring a CR or blanks around them. */
 static void
-restore_tty(void)
+trim_blanks(struct secret *s)
 {
-	if (saved_fd >= 0)
-		(void)tcsetattr(saved_fd, TCSAFLUSH, &saved);
-	saved_fd = -1;
-}
-
-static void
-on_signal(int sig)
-{
-	restore_tty();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* Reads one line from FD into S (without the newline); -EMSGSIZE past KEY_MAX. */
-static int
-read_line(int fd, struct secret *s)
-{
-	char c;
-
-	for (;;) {
-		ssize_t n = read(fd, &c, 1);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0 || c == '\n')
-			break;
-		if (secret_append(s, &c, 1) < 0) {
-			c = 0;
-			return -EMSGSIZE;
-		}
-	}
-	c = 0;
-	/* Pasted keys often bring a CR or blanks around them. */
 	while (s->len > 0 && strchr(" \t\r", s->data[s->len - 1]) != NULL)
 		s->data[--s->len] = '\0';
 	if (s->len > 0 && strchr(" \t", s->data[0]) != NULL) {
@@ -64,35 +26,6 @@ read_line(int fd, struct secret *s)
 		s->len -= skip;
 		explicit_bzero(s->data + s->len, s->cap + 1 - s->len);
 	}
-	return 0;
-}
-
-static int
-read_tty(struct secret *s)
-{
-	struct termios t;
-	int r;
-
-	if (tcgetattr(STDIN_FILENO, &saved) < 0)
-		return -errno;
-	t = saved;
-	t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-	t.c_lflag |= ICANON;
-	saved_fd = STDIN_FILENO;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
-	fputs("Unseal key (input is hidden): ", stderr);
-	fflush(stderr);
-	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) < 0) {
-		r = -errno;
-		saved_fd = -1;
-		return r;
-	}
-	r = read_line(STDIN_FILENO, s);
-	restore_tty();
-	fputc('\n', stderr);
-	return r;
 }
 
 static int
@@ -167,7 +100,10 @@ ctl_unseal(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 		fprintf(stderr, "agentctl: out of memory for the key buffer\n");
 		return CTL_EXIT_NOT_OK;
 	}
-	r = from_stdin ? read_line(STDIN_FILENO, key) : read_tty(key);
+	r = from_stdin ? prompt_read_line(STDIN_FILENO, key)
+		       : prompt_hidden(STDIN_FILENO, STDERR_FILENO, "Unseal key (input is hidden): ", key);
+	if (r >= 0)
+		trim_blanks(key);
 	if (r < 0 || key->len == 0) {
 		secret_free(key);
 		cJSON_Delete(args);

@@ -111,15 +111,9 @@ setup(void **state)
 	(void)state;
 	if (ts_start_k3sim(&sim) < 0)
 		return -1;
-	char kc_path[128];
-	snprintf(kc_path, sizeof kc_path, "%s/kubeconfig", sim.dir);
-	struct kubeconfig *kc;
+	if (ts_kube_connect(&sim, &loop, &http, &kinds, &kube) < 0)
+		return -1;
 	char *err = NULL;
-	if (kubeconfig_load(kc_path, NULL, &kc, &err) < 0)
-		return -1;
-	loop = ev_loop_new(EVFLAG_AUTO);
-	if (http_client_new(loop, &http) < 0 || kinds_new(&kinds) < 0 || kube_new(loop, http, kc, kinds, 5000, &kube) < 0)
-		return -1;
 	if (render_load("manifests", "config/values.yaml", NULL, kinds, &stack, &err) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return -1;
@@ -132,10 +126,7 @@ teardown(void **state)
 {
 	(void)state;
 	manifest_stack_free(stack);
-	kube = kube_free(kube);
-	http = http_client_free(http);
-	kinds = kinds_free(kinds);
-	ev_loop_destroy(loop);
+	ts_kube_close(loop, &http, &kinds, &kube);
 	ts_stop(&sim);
 	return 0;
 }

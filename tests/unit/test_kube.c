@@ -57,16 +57,7 @@ setup(void **state)
 	(void)state;
 	if (ts_start(&ts, "tests/unit/kube_testserver.py", NULL) < 0)
 		return -1;
-	char kc_path[128];
-	snprintf(kc_path, sizeof kc_path, "%s/kubeconfig", ts.dir);
-	struct kubeconfig *kc;
-	char *err = NULL;
-	if (kubeconfig_load(kc_path, NULL, &kc, &err) < 0) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	loop = ev_loop_new(EVFLAG_AUTO);
-	if (http_client_new(loop, &http) < 0 || kinds_new(&kinds) < 0 || kube_new(loop, http, kc, kinds, 5000, &kube) < 0)
+	if (ts_kube_connect(&ts, &loop, &http, &kinds, &kube) < 0)
 		return -1;
 	CM = kinds_find(kinds, "v1", "ConfigMap");
 	return 0;
@@ -76,10 +67,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	kube = kube_free(kube);
-	http = http_client_free(http);
-	kinds = kinds_free(kinds);
-	ev_loop_destroy(loop);
+	ts_kube_close(loop, &http, &kinds, &kube);
 	ts_stop(&ts);
 	return 0;
 }

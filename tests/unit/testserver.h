@@ -1,6 +1,7 @@
 /* Helpers for the client tests: start tests/unit/http_testserver.py (or another
- * Python test server), read its READY line, load its PEM files, run the loop until a
- * flag is set.  Header-only: each test binary includes it once. */
+ * Python test server), read its READY line, load its PEM files, connect a kube
+ * client to it, run the loop until a flag is set.  Header-only: each test binary
+ * includes it once. */
 #ifndef AGENTD_TESTSERVER_H
 #define AGENTD_TESTSERVER_H
 
@@ -12,6 +13,9 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "http.h"
+#include "kube.h"
 
 struct testserver {
 	pid_t pid;
@@ -137,6 +141,37 @@ ts_stop(struct testserver *ts)
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", ts->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", ts->dir);
+}
+
+/* A kube client on the kubeconfig the server TS wrote (TS->dir/kubeconfig): a
+ * new loop, HTTP client, kind table and kube.  0, or -1 after saying why. */
+static inline int
+ts_kube_connect(const struct testserver *ts, struct ev_loop **loop, struct http_client **http,
+		struct kinds **kinds, struct kube **kube)
+{
+	char kc_path[128];
+	snprintf(kc_path, sizeof kc_path, "%s/kubeconfig", ts->dir);
+	struct kubeconfig *kc;
+	char *err = NULL;
+	if (kubeconfig_load(kc_path, NULL, &kc, &err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		free(err);
+		return -1;
+	}
+	*loop = ev_loop_new(EVFLAG_AUTO);
+	if (http_client_new(*loop, http) < 0 || kinds_new(kinds) < 0 || kube_new(*loop, *http, kc, *kinds, 5000, kube) < 0)
+		return -1;
+	return 0;
+}
+
+/* Frees what ts_kube_connect made. */
+static inline void
+ts_kube_close(struct ev_loop *loop, struct http_client **http, struct kinds **kinds, struct kube **kube)
+{
+	*kube = kube_free(*kube);
+	*http = http_client_free(*http);
+	*kinds = kinds_free(*kinds);
+	ev_loop_destroy(loop);
 }
 
 static inline void

@@ -23,6 +23,9 @@
 #define MAX_KEYS 16
 #define STEP_TIMEOUT_S 300.0
 #define PHASE_TIMEOUT_MS 300000L
+/* Room held for vault-init.json before Vault is asked to initialise: far more
+ * than 16 PGP-encrypted keys and a root token take (cmd_bootstrap reads 64 KiB). */
+#define INIT_RESERVE 65536
 
 struct bootstrap {
 	struct ev_loop *loop;
@@ -47,6 +50,7 @@ struct bootstrap {
 	size_t cfg_i;
 	int apply_stage;	/* 1: up to Vault; 2: up to the webhook; 3: the rest */
 	bool sealed_after_all_keys;
+	int init_fd;	/* vault-init.json.new, reserved; -1 when none */
 };
 
 static void step_seal(struct bootstrap *b);
@@ -77,6 +81,12 @@ bootstrap_free(struct bootstrap *b)
 	for (size_t i = 0; i < b->nkeys; i++)
 		secret_free(b->keys[i]);
 	secret_free(b->root);
+	if (b->init_fd >= 0) {	/* reserved, Vault never answered the init: nothing to keep */
+		char tmp[1100];
+		snprintf(tmp, sizeof tmp, "%s/vault-init.json.new", b->cfg->state_dir);
+		close(b->init_fd);
+		unlink(tmp);
+	}
 	free(b);
 }
 
@@ -124,23 +134,49 @@ init_path(const struct bootstrap *b, char *buf, size_t size)
 	snprintf(buf, size, "%s/vault-init.json", b->cfg->state_dir);
 }
 
+/* Vault's init answer is the only copy of its keys: before asking for it, the
+ * file that will hold them is created and filled with blanks, so that a full
+ * disk fails the bootstrap while Vault is still uninitialised.  Overwriting
+ * those blocks later needs no new space (on a copy-on-write filesystem it
+ * might: the write's error is still reported). */
 static int
-write_init_file(struct bootstrap *b, const struct vault_init_keys *k, char *why, size_t whysize)
+reserve_init_file(struct bootstrap *b, char *why, size_t whysize)
 {
-	char path[1024], old[1100];
+	char path[1024], tmp[1100], blanks[4096];
 	init_path(b, path, sizeof path);
+	snprintf(tmp, sizeof tmp, "%s.new", path);
 	if (mkdir(b->cfg->state_dir, 0700) < 0 && errno != EEXIST) {
 		snprintf(why, whysize, "cannot create %.400s: %s", b->cfg->state_dir, strerror(errno));
 		return -errno;
 	}
-	/* Written once: an older file (a Vault since wiped) is kept aside, not overwritten. */
-	if (access(path, F_OK) == 0) {
-		snprintf(old, sizeof old, "%s.replaced-%lld", path, (long long)time(NULL));
-		if (rename(path, old) < 0) {
-			snprintf(why, whysize, "cannot move the old %.400s aside: %s", path, strerror(errno));
-			return -errno;
+	/* A leftover .new holds no keys: Vault never answered the init it was made for. */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int r = fd < 0 ? -errno : 0;
+	memset(blanks, ' ', sizeof blanks);
+	for (size_t off = 0; r == 0 && off < INIT_RESERVE; off += sizeof blanks)
+		if (write(fd, blanks, sizeof blanks) != (ssize_t)sizeof blanks)
+			r = errno ? -errno : -EIO;
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (r < 0) {
+		snprintf(why, whysize, "cannot write %.250s (reserving %d KiB for the unseal keys in %.250s): %s", tmp,
+			 INIT_RESERVE / 1024, path, strerror(-r));
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
 		}
+		return r;
 	}
+	b->init_fd = fd;
+	return 0;
+}
+
+static int
+write_init_file(struct bootstrap *b, const struct vault_init_keys *k, char *why, size_t whysize)
+{
+	char path[1024], tmp[1100], old[1100];
+	init_path(b, path, sizeof path);
+	snprintf(tmp, sizeof tmp, "%s.new", path);
 	cJSON *o = cJSON_CreateObject();
 	cJSON *arr = o ? cJSON_AddArrayToObject(o, "unseal_keys_b64") : NULL;
 	int r = -ENOMEM;
@@ -156,16 +192,34 @@ write_init_file(struct bootstrap *b, const struct vault_init_keys *k, char *why,
 	char *text = cJSON_Print(o);
 	if (!text)
 		goto out;
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	size_t len = strlen(text);
-	r = fd < 0 ? -errno : 0;
-	if (fd >= 0 && (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd) < 0))
-		r = -errno ? -errno : -EIO;
+	int fd = b->init_fd;
+	b->init_fd = -1;
+	r = 0;
+	if (fd < 0 || pwrite(fd, text, len, 0) != (ssize_t)len || pwrite(fd, "\n", 1, (off_t)len) != 1 ||
+	    ftruncate(fd, (off_t)len + 1) < 0 || fsync(fd) < 0)
+		r = fd < 0 ? -EBADF : errno ? -errno : -EIO;
 	if (fd >= 0)
 		close(fd);
 	wipe_free_str(text);
-	if (r < 0)
-		snprintf(why, whysize, "cannot write %.400s: %s", path, strerror(-r));
+	if (r < 0) {
+		snprintf(why, whysize, "cannot write %.400s: %s", tmp, strerror(-r));
+		goto out;
+	}
+	/* Written once: an older file (a Vault since wiped) is kept aside, not overwritten. */
+	if (access(path, F_OK) == 0) {
+		snprintf(old, sizeof old, "%s.replaced-%lld", path, (long long)time(NULL));
+		if (rename(path, old) < 0) {
+			r = -errno;
+			snprintf(why, whysize, "cannot move the old %.250s aside (the keys are in %.250s): %s", path,
+				 tmp, strerror(-r));
+			goto out;
+		}
+	}
+	if (rename(tmp, path) < 0) {
+		r = -errno;
+		snprintf(why, whysize, "cannot rename %.250s to %.250s: %s", tmp, path, strerror(-r));
+	}
 out:
 	wipe_json_free(o);
 	if (r == -ENOMEM)
@@ -416,6 +470,14 @@ on_seal(void *arg, const struct vault_reply *r, const struct vault_seal *s)
 		return;
 	}
 	if (!s->initialized) {
+		int rr = reserve_init_file(b, msg, sizeof msg);
+		if (rr < 0) {
+			char why[1100];
+			snprintf(why, sizeof why, "vault: %.250s left uninitialised: the unseal keys could not be kept: %s",
+				 b->pod, msg);
+			finish(b, rr, why);
+			return;
+		}
 		say(b, "vault: %s is not initialised: initialising", b->pod);
 		const struct config_strlist *pk = &b->cfg->vault.init.pgp_keys;
 		int rc = vault_init(b->vault, b->pod, b->cfg->vault.init.shares, b->cfg->vault.init.threshold,
@@ -937,7 +999,7 @@ bootstrap_start(struct ev_loop *loop, struct kube *k, struct http_client *http, 
 	struct bootstrap *b = calloc(1, sizeof *b);
 	if (!b)
 		return -ENOMEM;
-	*b = (struct bootstrap){ .loop = loop, .k = k, .http = http, .cfg = cfg, .ops = *ops, .arg = arg };
+	*b = (struct bootstrap){ .loop = loop, .k = k, .http = http, .cfg = cfg, .ops = *ops, .arg = arg, .init_fd = -1 };
 	b->deadline = ev_now(loop) + STEP_TIMEOUT_S;
 	ev_timer_init(&b->poll, on_kick, 0.0, 0.0);
 	b->poll.data = b;

@@ -10,13 +10,10 @@ cmd_metrics(struct control_req *req, struct daemon *d)
 	char *text = metrics_format(d->status, supervisor_state(d->sv), supervisor_since(d->sv));
 	cJSON *o = text ? cJSON_CreateObject() : NULL;
 
-	if (o == NULL || !cJSON_AddStringToObject(o, "text", text)) {
+	if (o == NULL || !cJSON_AddStringToObject(o, "text", text))
 		control_error(req, PROTO_E_INTERNAL, "out of memory");
-	} else if (control_reply(req, PROTO_REPLY, o) < 0) {
-		control_error(req, PROTO_E_INTERNAL, "metrics do not fit in a frame");
-	} else {
-		control_end(req);
-	}
+	else
+		control_answer(req, o, "metrics do not fit in a frame");
 	cJSON_Delete(o);
 	free(text);
 }

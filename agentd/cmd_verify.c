@@ -20,10 +20,7 @@ answer(struct control_req *req, struct daemon *d, bool running)
 		control_error(req, PROTO_E_INTERNAL, "out of memory");
 		return;
 	}
-	if (control_reply(req, PROTO_REPLY, o) < 0)
-		control_error(req, PROTO_E_INTERNAL, "the results do not fit in a frame");
-	else
-		control_end(req);
+	control_answer(req, o, "the results do not fit in a frame");
 	cJSON_Delete(o);
 }
 

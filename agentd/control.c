@@ -19,6 +19,7 @@
 #endif
 
 #include "control.h"
+#include "dlist.h"
 #include "log.h"
 #include "msgid.h"
 #include "wipe.h"
@@ -186,12 +187,7 @@ client_free(struct client *c)
 		explicit_bzero(c->in, PROTO_FRAME_MAX);
 	free(c->in);
 	free(c->out);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		ctl->clients = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
+	DLIST_UNLINK(ctl->clients, c);
 	ctl->n_clients--;
 	free(c);
 }
@@ -431,10 +427,7 @@ client_new(struct control *ctl, int fd)
 	ev_io_init(&c->wio, write_cb, fd, EV_WRITE);
 	ev_timer_init(&c->idle, idle_cb, ctl->limits.idle_timeout, 0.);
 	c->rio.data = c->wio.data = c->idle.data = c;
-	c->next = ctl->clients;
-	if (ctl->clients != NULL)
-		ctl->clients->prev = c;
-	ctl->clients = c;
+	DLIST_LINK(ctl->clients, c);
 	ctl->n_clients++;
 	ev_io_start(ctl->loop, &c->rio);
 	ev_timer_start(ctl->loop, &c->idle);
@@ -567,6 +560,15 @@ control_reply(struct control_req *pub, enum proto_type type, const cJSON *obj)
 	if (type != PROTO_REPLY && type != PROTO_PROGRESS)
 		return -EINVAL;
 	return queue_frame(req_of(pub)->c, type, obj);
+}
+
+void
+control_answer(struct control_req *req, const cJSON *obj, const char *too_big)
+{
+	if (control_reply(req, PROTO_REPLY, obj) < 0)
+		control_error(req, PROTO_E_INTERNAL, "%s", too_big);
+	else
+		control_end(req);
 }
 
 void

@@ -231,5 +231,5 @@ ctl_exec_simple(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 	(void)argv;
 	if (argc != 1)
 		return ctl_usage(cmd);
-	return ctl_request(c, cmd->name, NULL, print_reply, NULL);
+	return ctl_request(c, cmd->name, NULL, cmd->show ? cmd->show : print_reply, NULL);
 }

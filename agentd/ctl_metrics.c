@@ -18,18 +18,10 @@ show(struct ctl *c, enum proto_type type, const cJSON *payload, void *data)
 	return cJSON_IsString(t) ? 0 : CTL_EXIT_NOT_OK;
 }
 
-static int
-ctl_metrics(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
-{
-	(void)argv;
-	if (argc != 1)
-		return ctl_usage(cmd);
-	return ctl_request(c, "metrics", NULL, show, NULL);
-}
-
 const struct ctl_cmd ctl_metrics_cmd = {
 	.name = "metrics",
 	.usage = "",
 	.summary = "Prometheus text exposition of every check and state",
-	.exec = ctl_metrics,
+	.exec = ctl_exec_simple,
+	.show = show,
 };

@@ -32,18 +32,10 @@ show(struct ctl *c, enum proto_type type, const cJSON *payload, void *data)
 	return ok ? 0 : CTL_EXIT_NOT_OK;
 }
 
-static int
-ctl_verify(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
-{
-	(void)argv;
-	if (argc != 1)
-		return ctl_usage(cmd);
-	return ctl_request(c, "verify", NULL, show, NULL);
-}
-
 const struct ctl_cmd ctl_verify_cmd = {
 	.name = "verify",
 	.usage = "",
 	.summary = "run every check now, exit 0 only if all pass",
-	.exec = ctl_verify,
+	.exec = ctl_exec_simple,
+	.show = show,
 };

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlist.h"
 #include "http.h"
 #include "wipe.h"
 
@@ -155,12 +156,7 @@ call_unlink_free(struct http_call *call)
 		curl_multi_remove_handle(c->multi, call->easy);
 		curl_easy_cleanup(call->easy);
 	}
-	if (call->prev)
-		call->prev->next = call->next;
-	else if (c->calls == call)
-		c->calls = call->next;
-	if (call->next)
-		call->next->prev = call->prev;
+	DLIST_UNLINK(c->calls, call);
 	c->ncalls--;
 	headers_wipe_free(call->headers);
 	wipe_free(call->body, call->body_len);
@@ -309,12 +305,7 @@ static void
 sock_free(struct http_client *c, struct http_sock *hs)
 {
 	ev_io_stop(c->loop, &hs->io);
-	if (hs->prev)
-		hs->prev->next = hs->next;
-	else
-		c->socks = hs->next;
-	if (hs->next)
-		hs->next->prev = hs->prev;
+	DLIST_UNLINK(c->socks, hs);
 	free(hs);
 }
 
@@ -339,10 +330,7 @@ on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp)
 			return -1;	/* curl aborts the transfers on this socket */
 		hs->client = c;
 		hs->fd = fd;
-		hs->next = c->socks;
-		if (c->socks)
-			c->socks->prev = hs;
-		c->socks = hs;
+		DLIST_LINK(c->socks, hs);
 		curl_multi_assign(c->multi, fd, hs);
 	} else {
 		ev_io_stop(c->loop, &hs->io);
@@ -487,10 +475,7 @@ http_start(struct http_client *c, const struct http_request *req, struct http_ca
 	call->arg = req->arg;
 	call->max_body = req->max_body ? req->max_body : DEFAULT_MAX_BODY;
 	call->max_line = req->max_line ? req->max_line : DEFAULT_MAX_LINE;
-	call->next = c->calls;
-	if (c->calls)
-		c->calls->prev = call;
-	c->calls = call;
+	DLIST_LINK(c->calls, call);
 	c->ncalls++;
 
 	int r = -ENOMEM;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlist.h"
 #include "http.h"
 #include "kube.h"
 #include "wipe.h"
@@ -51,25 +52,6 @@ struct kube_watch {
 	char bad_msg[160];
 	struct kube_watch *prev, *next;
 };
-
-/* Doubly linked list helpers shared by calls and watches. */
-#define LINK(head, x)                    \
-	do {                             \
-		(x)->prev = NULL;        \
-		(x)->next = (head);      \
-		if (head)                \
-			(head)->prev = (x); \
-		(head) = (x);            \
-	} while (0)
-#define UNLINK(head, x)                          \
-	do {                                     \
-		if ((x)->prev)                   \
-			(x)->prev->next = (x)->next; \
-		else                             \
-			(head) = (x)->next;      \
-		if ((x)->next)                   \
-			(x)->next->prev = (x)->prev; \
-	} while (0)
 
 static const char *
 transport_reason(int err)
@@ -348,7 +330,7 @@ start_http(struct kube *k, const char *method, const char *path, const char *con
 static void
 call_free(struct kube_call *c)
 {
-	UNLINK(c->k->calls, c);
+	DLIST_UNLINK(c->k->calls, c);
 	free(c);
 }
 
@@ -382,7 +364,7 @@ kube_request(struct kube *k, const char *method, const char *path, const char *c
 	c->cb = cb;
 	c->arg = arg;
 	c->expect_json = expect_json;
-	LINK(k->calls, c);
+	DLIST_LINK(k->calls, c);
 	int r = start_http(k, method, path, headers, content_type, body, body_len, k->timeout_ms, NULL, call_done, c,
 			   &c->http);
 	if (r < 0) {
@@ -504,7 +486,7 @@ static void watch_stream(struct kube_watch *w);
 static void
 watch_free(struct kube_watch *w)
 {
-	UNLINK(w->k->watches, w);
+	DLIST_UNLINK(w->k->watches, w);
 	ev_timer_stop(w->k->loop, &w->retry);
 	if (w->list)
 		kube_cancel(w->list);
@@ -734,7 +716,7 @@ kube_watch_start(struct kube *k, const struct kind_info *ki, const char *ns, con
 	w->retry_ms = RETRY_MIN_MS;
 	ev_timer_init(&w->retry, on_retry, 0.0, 0.0);
 	w->retry.data = w;
-	LINK(k->watches, w);
+	DLIST_LINK(k->watches, w);
 	if ((ns && !(w->ns = strdup(ns))) || (label_selector && !(w->selector = strdup(label_selector)))) {
 		watch_free(w);
 		return -ENOMEM;

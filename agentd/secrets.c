@@ -89,10 +89,7 @@ op_fail(struct op *o, enum proto_error code, const char *fmt, ...)
 static void
 op_done(struct op *o)
 {
-	if (control_reply(o->req, PROTO_REPLY, o->reply) < 0)
-		control_error(o->req, PROTO_E_INTERNAL, "the answer does not fit in one frame");
-	else
-		control_end(o->req);
+	control_answer(o->req, o->reply, "the answer does not fit in one frame");
 	op_free(o);
 }
 

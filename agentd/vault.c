@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlist.h"
 #include "http.h"
 #include "kube.h"
 #include "wipe.h"
@@ -117,12 +118,7 @@ static void
 req_free(struct vault_req *q)
 {
 	struct vault *v = q->v;
-	if (q->prev)
-		q->prev->next = q->next;
-	else
-		v->reqs = q->next;
-	if (q->next)
-		q->next->prev = q->prev;
+	DLIST_UNLINK(v->reqs, q);
 	free(q);
 }
 
@@ -287,10 +283,7 @@ start(struct vault *v, const char *pod, const char *token, const char *method, c
 		q->cb.init = (vault_init_fn)cb;
 		break;
 	}
-	q->next = v->reqs;
-	if (v->reqs)
-		v->reqs->prev = q;
-	v->reqs = q;
+	DLIST_LINK(v->reqs, q);
 
 	char hdr[4096];
 	const char *headers[3] = { NULL, NULL, NULL };

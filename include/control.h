@@ -96,6 +96,11 @@ void control_end(struct control_req *req);
 void control_error(struct control_req *req, enum proto_error code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The whole answer: one REPLY frame carrying `obj` (still the caller's), then
+ * END; or, when `obj` does not fit in a frame, an internal ERROR whose message
+ * is `too_big`.  Frees the request either way. */
+void control_answer(struct control_req *req, const cJSON *obj, const char *too_big);
+
 void control_req_on_cancel(struct control_req *req, control_cancel_fn fn, void *data);
 
 /* Number of connected clients (tests and metrics). */

@@ -4,33 +4,7 @@
 # an unsupported kubeconfig), and comes back when the simulator reboots.
 . "$(dirname "$0")/lib.sh"
 
-SIM=$ROOT/tests/sim/k3sim
-SIMCTL=$ROOT/tests/sim/simctl
-SIM_PID=
-
-# sim_start [PORT]: start k3sim on $T/sim, wait for READY; sets SIM_PID, SIM_URL.
-sim_start() {
-	local port=${1:-0} line
-	mkfifo "$T/sim.fifo"
-	"$PY" "$SIM" --state "$T/sim" --port "$port" >"$T/sim.fifo" 2>>"$T/sim.log" &
-	SIM_PID=$!
-	_t_pids+=("$SIM_PID")
-	read -r -t 30 line <"$T/sim.fifo" || line=
-	rm -f "$T/sim.fifo"
-	case $line in
-	READY*) SIM_URL=${line##*url=} ;;
-	*) echo "k3sim did not start: $(tail -5 "$T/sim.log")" >&2; return 1 ;;
-	esac
-}
-
-sim_stop() {
-	kill -TERM "$SIM_PID" 2>/dev/null
-	wait "$SIM_PID" 2>/dev/null
-}
-
-state() { ctl --json status | json_field 'd["state"]'; }
 api_msg() { ctl --json status | json_field '[c["message"] for c in d["checks"] if c["name"] == "api"][0]'; }
-state_is() { [ "$(state)" = "$1" ]; }
 state_not() { [ "$(state)" != "$1" ]; }
 api_says() { api_msg | grep -Eq -- "$1"; }
 
@@ -76,7 +50,7 @@ if wait_for 10 state_is degraded && log_has "bootstrap stopped: manifests: .*can
 else fail bootstrap-failure-named "state $(state)"; fi
 
 # the API answering 503 (simulated etcd trouble): wait-api with the HTTP status
-"$PY" "$SIMCTL" --state "$T/sim" fail 4 >/dev/null
+simctl fail 4
 if wait_for 10 api_says "HTTP 503 from /readyz"; then pass reason-503; else fail reason-503 "api: $(api_msg)"; fi
 check state-wait-api-on-503 state_is wait-api
 if wait_for 15 state_not wait-api; then pass recovers-after-503; else fail recovers-after-503 "$(api_msg)"; fi

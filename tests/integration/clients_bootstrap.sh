@@ -6,44 +6,6 @@
 # cluster shows Vault sealed.
 . "$(dirname "$0")/lib.sh"
 
-SIM=$ROOT/tests/sim/k3sim
-SIM_PID=
-
-sim_start() {
-	local port=${1:-0} line
-	mkfifo "$T/sim.fifo"
-	"$PY" "$SIM" --state "$T/sim" --port "$port" >"$T/sim.fifo" 2>>"$T/sim.log" &
-	SIM_PID=$!
-	_t_pids+=("$SIM_PID")
-	read -r -t 30 line <"$T/sim.fifo" || line=
-	rm -f "$T/sim.fifo"
-	case $line in READY*) SIM_URL=${line##*url=} ;; *) return 1 ;; esac
-}
-
-state() { ctl --json status | json_field 'd["state"]'; }
-state_is() { [ "$(state)" = "$1" ]; }
-
-# kube.py PATH...: GET each path with the simulator's admin credentials, print JSON lines
-cat >"$T/kube.py" <<'EOF'
-import base64, json, os, ssl, sys, tempfile, urllib.request, yaml
-kc = yaml.safe_load(open(os.environ["KC"]))
-u, c = kc["users"][0]["user"], kc["clusters"][0]["cluster"]
-d = tempfile.mkdtemp()
-for k, f in (("client-certificate-data", "c.pem"), ("client-key-data", "k.pem"), ("certificate-authority-data", "ca.pem")):
-    open(os.path.join(d, f), "wb").write(base64.b64decode(c.get(k) or u.get(k)))
-ctx = ssl.create_default_context(cafile=os.path.join(d, "ca.pem"))
-ctx.check_hostname = False
-ctx.load_cert_chain(os.path.join(d, "c.pem"), os.path.join(d, "k.pem"))
-def get(path, headers={}):
-    req = urllib.request.Request(c["server"] + path, headers=headers)
-    try:
-        with urllib.request.urlopen(req, context=ctx) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, None
-EOF
-export KC=$T/sim/kubeconfig T
-
 sim_start || { fail sim-start "k3sim did not start"; t_done; }
 ln -s "$T/sim/kubeconfig" "$T/kubeconfig"
 agentd_config "$T/agentd.yaml" "manifests: $ROOT/manifests" "values: $ROOT/config/values.yaml" \
@@ -79,22 +41,15 @@ if [ "$leaks" = 0 ]; then pass init-keys-never-logged; else fail init-keys-never
 
 # 3. every rendered object exists; pods Running and Ready; agents carry the injected init container
 "$AGENTD" --render -c "$T/agentd.yaml" >"$T/render.jsonl"
-out=$("$PY" - "$T/render.jsonl" <<'EOF'
+out=$(kpy - "$T/render.jsonl" <<'EOF'
 import json, sys
-import os
-exec(open(os.environ["T"] + "/kube.py").read())
+from simkube import get, path_of
 missing = []
-KINDS = {"Namespace": "namespaces", "ServiceAccount": "serviceaccounts", "ConfigMap": "configmaps",
-         "Service": "services", "ResourceQuota": "resourcequotas", "LimitRange": "limitranges"}
 for line in open(sys.argv[1]):
     o = json.loads(line)["object"]
-    av, kind, md = o["apiVersion"], o["kind"], o["metadata"]
-    plural = KINDS.get(kind) or (kind.lower()[:-1] + "ies" if kind.endswith("y") else kind.lower() + ("es" if kind.endswith("s") else "s"))
-    base = "/api/" + av if "/" not in av else "/apis/" + av
-    ns = "/namespaces/%s" % md["namespace"] if md.get("namespace") else ""
-    st, _ = get("%s%s/%s/%s" % (base, ns, plural, md["name"]))
+    st, _ = get(path_of(o))
     if st != 200:
-        missing.append("%s %s (%d)" % (kind, md["name"], st))
+        missing.append("%s %s (%d)" % (o["kind"], o["metadata"]["name"], st))
 bad = []
 injected = False
 for ns in ("vault", "ai-agents"):
@@ -116,9 +71,9 @@ case $out in *"notready=- "*) pass pods-running-ready ;; *) fail pods-running-re
 case $out in *"injected=True"*) pass agent-pods-injected ;; *) fail agent-pods-injected "$out" ;; esac
 
 # 4. Vault configured as asked (read back through the pod proxy with the root token)
-out=$("$PY" - "$f" <<'EOF'
-import json, sys, os
-exec(open(os.environ["T"] + "/kube.py").read())
+out=$(kpy - "$f" <<'EOF'
+import json, sys
+from simkube import get
 tok = json.load(open(sys.argv[1]))["root_token"]
 h = {"X-Vault-Token": tok}
 p = "/api/v1/namespaces/vault/pods/vault-0:8200/proxy/v1/"
@@ -139,43 +94,22 @@ EOF
 if [ "$out" = "unsealed audit kv2 k8sauth role policy" ]; then pass vault-configured; else fail vault-configured "$out"; fi
 
 # 5. bootstrapping again (record removed) changes nothing
-snap() {
-	"$PY" - "$T/render.jsonl" <<'EOF'
-import json, sys, os
-exec(open(os.environ["T"] + "/kube.py").read())
-for line in open(sys.argv[1]):
-    o = json.loads(line)["object"]
-    av, kind, md = o["apiVersion"], o["kind"], o["metadata"]
-    if kind in ("Deployment", "StatefulSet", "CronJob"):  # controllers write their status
-        key = "generation"
-    else:
-        key = "resourceVersion"
-    plural = {"Namespace": "namespaces", "ServiceAccount": "serviceaccounts", "ConfigMap": "configmaps",
-              "Service": "services", "ResourceQuota": "resourcequotas", "LimitRange": "limitranges"}.get(kind) or (
-        kind.lower()[:-1] + "ies" if kind.endswith("y") else kind.lower() + ("es" if kind.endswith("s") else "s"))
-    base = "/api/" + av if "/" not in av else "/apis/" + av
-    ns = "/namespaces/%s" % md["namespace"] if md.get("namespace") else ""
-    _, x = get("%s%s/%s/%s" % (base, ns, plural, md["name"]))
-    print(kind, md["name"], (x or {}).get("metadata", {}).get(key))
-EOF
-}
-snap >"$T/before"
+sim_snapshot "$T/render.jsonl" >"$T/before"
 agentd_stop >/dev/null
 rm -f "$T/state/stack.json"
 : >"$T/agentd.log"
 agentd_start || fail agentd-restart-2 "did not start"
 if wait_for 120 log_has "bootstrap complete"; then pass second-bootstrap-completes
 else fail second-bootstrap-completes "$(grep bootstrap "$T/agentd.log" | tail -2)"; fi
-snap >"$T/after"
+sim_snapshot "$T/render.jsonl" >"$T/after"
 if diff -u "$T/before" "$T/after" >"$T/diff"; then pass second-bootstrap-changes-nothing
 else fail second-bootstrap-changes-nothing "$(grep '^[-+][A-Z]' "$T/diff" | head -4 | tr '\n' ' ')"; fi
 if grep -q "initialising" "$T/agentd.log"; then fail no-second-init "Vault was initialised again"
 else pass no-second-init; fi
 
 # 6. a cluster reboot: Vault comes back sealed and agentd says so
-port=${SIM_URL##*:}
-kill -TERM "$SIM_PID"; wait "$SIM_PID" 2>/dev/null
-sim_start "$port" || fail sim-restart "k3sim did not restart"
+sim_stop
+sim_start "$SIM_PORT" || fail sim-restart "k3sim did not restart"
 if wait_for 60 state_is vault-sealed; then pass reboot-shows-vault-sealed
 else fail reboot-shows-vault-sealed "state $(state)"; fi
 if ctl --json status | grep -q '"sealed": *true'; then pass status-lists-sealed-pod

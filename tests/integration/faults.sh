@@ -4,7 +4,7 @@
 # (the `api` check's message, a journal line on stderr) and that it recovers.
 # The API-down case uses 20 s instead of the issue's 60 s: with api.backoff_max
 # at 2 s, a longer outage only repeats the same refused probe (documented in
-# docs/HACKING.md).  Cases needing the bootstrap are not here yet.
+# docs/HACKING.md).  The cases needing the bootstrap are in faults_bootstrap.sh.
 . "$(dirname "$0")/lib.sh"
 
 SIM=$ROOT/tests/sim/k3sim

@@ -8,6 +8,7 @@
 # Variables set on sourcing:
 #   ROOT       the source tree (absolute);  BUILD  the build dir (absolute, $BUILD or build)
 #   AGENTD     $BUILD/agentd;               AGENTCTL  $BUILD/agentctl
+#   SIMCTL     tests/sim/simctl
 #   T          a fresh private temp dir (short path, so sockets fit in sun_path),
 #              removed on exit together with every process started by agentd_start
 #   PY         python3 (from tests/run, else /usr/bin/python3)
@@ -45,13 +46,26 @@
 #   share_with_nobody          make $T traversable and the agentd socket connectable
 #                              by others (tests only: the daemon creates it 0660)
 #   log_has REGEX              true if $T/agentd.log matches REGEX (grep -E)
+#   state                      agentd's state (`status` .state)
+#   state_is STATE             true while agentd's state is STATE
 #
 # Simulator
-#   sim_start [PORT]           start tests/sim/k3sim on state $T/sim (port 0: any; the
+#   sim_start [PORT [ARGS...]] start tests/sim/k3sim on state $T/sim (port 0: any; the
 #                              same port again after sim_stop is a reboot on the same
-#                              address), wait for READY (30 s), stderr to $T/sim.log;
-#                              sets SIM_PID, SIM_URL, SIM_PORT; returns 1 if it did not start
+#                              address; ARGS go to k3sim, e.g. --speed 5), wait for
+#                              READY (30 s), stderr to $T/sim.log; sets SIM_PID,
+#                              SIM_URL, SIM_PORT; returns 1 if it did not start
 #   sim_stop                   SIGTERM k3sim and wait for it
+#   simctl VERB [ARGS...]      tests/sim/simctl ($SIMCTL) on $T/sim, its output dropped
+#   kapi METHOD PATH [BODY-FILE]  one request to $SIM_URL with the admin certificate of
+#                              $T/sim; prints the answer's body, returns 1 on an HTTP
+#                              error (a body from a file keeps test values out of argv)
+#   kpy ARGS...                $PY with tests/integration/simkube.py importable (get,
+#                              path_of, snapshot: the simulator as its admin, through
+#                              the kubeconfig $T/sim/kubeconfig)
+#   sim_snapshot RENDER-JSONL  a line per object of `agentd --render` output: kind,
+#                              name, HTTP status, resourceVersion (generation for
+#                              controllers); two snapshots differ where a write was
 
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -59,6 +73,7 @@ BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 AGENTD=$BUILD/agentd
 AGENTCTL=$BUILD/agentctl
+SIMCTL=$ROOT/tests/sim/simctl
 PY=${PY:-/usr/bin/python3}
 [ -x "$PY" ] || PY=python3
 T=$(mktemp -d /tmp/agentd-t.XXXXXX)
@@ -182,10 +197,15 @@ share_with_nobody() {
 
 log_has() { grep -Eq -- "$1" "$T/agentd.log"; }
 
+state() { ctl --json status | json_field 'd["state"]'; }
+state_is() { [ "$(state)" = "$1" ]; }
+
 sim_start() {
 	local port=${1:-0} line
+	[ $# -gt 0 ] && shift
+	rm -f "$T/sim.fifo"
 	mkfifo "$T/sim.fifo"
-	"$PY" "$ROOT/tests/sim/k3sim" --state "$T/sim" --port "$port" >"$T/sim.fifo" 2>>"$T/sim.log" &
+	"$PY" "$ROOT/tests/sim/k3sim" --state "$T/sim" --port "$port" "$@" >"$T/sim.fifo" 2>>"$T/sim.log" &
 	SIM_PID=$!
 	_t_pids+=("$SIM_PID")
 	read -r -t 30 line <"$T/sim.fifo" || line=
@@ -200,3 +220,18 @@ sim_stop() {
 	kill -TERM "$SIM_PID" 2>/dev/null
 	wait "$SIM_PID" 2>/dev/null
 }
+
+simctl() { "$PY" "$SIMCTL" --state "$T/sim" "$@" >/dev/null; }
+
+kapi() {
+	local out
+	out=$(curl -sS --cacert "$T/sim/tls/server-ca.crt" --cert "$T/sim/tls/client-admin.crt" \
+		--key "$T/sim/tls/client-admin.key" -X "$1" -H 'Content-Type: application/json' \
+		${3:+--data-binary @"$3"} -w '\n%{http_code}' "$SIM_URL$2") || return 1
+	printf '%s\n' "${out%$'\n'*}"
+	[ "${out##*$'\n'}" -lt 400 ]
+}
+
+kpy() { KC=$T/sim/kubeconfig PYTHONPATH=$ROOT/tests/integration "$PY" "$@"; }
+
+sim_snapshot() { kpy -c 'import sys, simkube; print("\n".join(simkube.snapshot(sys.argv[1])))' "$1"; }

@@ -6,47 +6,11 @@
 # are reported with their reason and exit 1.
 . "$(dirname "$0")/lib.sh"
 
-SIM=$ROOT/tests/sim/k3sim
-SIMCTL=$ROOT/tests/sim/simctl
-sim_start() {
-	local line
-	mkfifo "$T/sim.fifo"
-	"$PY" "$SIM" --state "$T/sim" --port 0 --speed 5 >"$T/sim.fifo" 2>>"$T/sim.log" &
-	_t_pids+=("$!")
-	read -r -t 30 line <"$T/sim.fifo" || line=
-	rm -f "$T/sim.fifo"
-	case $line in READY*) ;; *) return 1 ;; esac
-}
-
-# kube.py METHOD PATH [JSON]: one request with the simulator's admin credentials;
-# prints the answer's JSON, exit 1 on an HTTP error.
-cat >"$T/kube.py" <<'PYEOF'
-import base64, json, os, ssl, sys, tempfile, urllib.request, yaml
-kc = yaml.safe_load(open(os.environ["KC"]))
-u, c = kc["users"][0]["user"], kc["clusters"][0]["cluster"]
-d = tempfile.mkdtemp()
-for k, f in (("client-certificate-data", "c.pem"), ("client-key-data", "k.pem"), ("certificate-authority-data", "ca.pem")):
-    open(os.path.join(d, f), "wb").write(base64.b64decode(c.get(k) or u.get(k)))
-ctx = ssl.create_default_context(cafile=os.path.join(d, "ca.pem"))
-ctx.check_hostname = False
-ctx.load_cert_chain(os.path.join(d, "c.pem"), os.path.join(d, "k.pem"))
-body = sys.argv[3].encode() if len(sys.argv) > 3 else None
-req = urllib.request.Request(c["server"] + sys.argv[2], data=body, method=sys.argv[1],
-                             headers={"Content-Type": "application/json"})
-try:
-    with urllib.request.urlopen(req, context=ctx) as r:
-        print(r.read().decode())
-except urllib.error.HTTPError as e:
-    print(e.read().decode()); sys.exit(1)
-PYEOF
-export KC=$T/sim/kubeconfig
-kube() { "$PY" "$T/kube.py" "$@"; }
-
 # cronjob NAME IMAGE [SECRET-FILE]: a suspended demo-agent CronJob in ai-agents
 cronjob() {
 	local ann='{}'
 	[ $# -ge 3 ] && ann="{\"vault.hashicorp.com/agent-inject-secret-$3\": \"secret/data/agents/$1\"}"
-	kube POST /apis/batch/v1/namespaces/ai-agents/cronjobs "$(cat <<JSON
+	kapi POST /apis/batch/v1/namespaces/ai-agents/cronjobs /dev/stdin >/dev/null <<JSON
 {"apiVersion": "batch/v1", "kind": "CronJob",
  "metadata": {"name": "$1", "namespace": "ai-agents"},
  "spec": {"schedule": "0 0 1 1 *", "suspend": true,
@@ -57,14 +21,13 @@ cronjob() {
     "spec": {"restartPolicy": "Never", "containers": [{"name": "$1", "image": "$2",
              "env": [{"name": "AGENTD_DEMO_TASK", "value": "$1"}]}]}}}}}}
 JSON
-)" >/dev/null
 }
 
-sim_start || { fail sim-start "k3sim did not start: $(tail -3 "$T/sim.log")"; t_done; }
+sim_start 0 --speed 5 || { fail sim-start "k3sim did not start: $(tail -3 "$T/sim.log")"; t_done; }
 ln -s "$T/sim/kubeconfig" "$T/kubeconfig"
 agentd_config "$T/agentd.yaml" "api: {backoff_initial: 200ms, backoff_max: 1s}"
 agentd_start || { fail agentd-start "agentd did not start"; t_done; }
-kube POST /api/v1/namespaces '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"ai-agents"}}' >/dev/null
+kapi POST /api/v1/namespaces /dev/stdin <<<'{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"ai-agents"}}' >/dev/null
 cronjob journalist example.org/agent:1
 cronjob broken example.org/agent-broken:1
 cronjob nosecrets example.org/agent:1 nosecrets.env
@@ -80,8 +43,8 @@ check run-unknown-cronjob-named grep -q "cronjob ai-agents/no-such-task" "$T/out
 expect_rc 0 run-journalist ctl run journalist --timeout 60
 check run-journalist-reported grep -q "run journalist: ok (job journalist-manual-" "$T/out"
 job=$(sed -n 's/.*(job \(journalist-manual-[0-9a-f]*\),.*/\1/p' "$T/out")
-kube GET "/apis/batch/v1/namespaces/ai-agents/jobs/$job" >"$T/job.json" 2>&1
-cj_uid=$(kube GET /apis/batch/v1/namespaces/ai-agents/cronjobs/journalist | json_field 'd["metadata"]["uid"]')
+kapi GET "/apis/batch/v1/namespaces/ai-agents/jobs/$job" >"$T/job.json" 2>&1
+cj_uid=$(kapi GET /apis/batch/v1/namespaces/ai-agents/cronjobs/journalist | json_field 'd["metadata"]["uid"]')
 if "$PY" - "$T/job.json" "$cj_uid" <<'PYEOF'
 import json, sys
 j = json.load(open(sys.argv[1])); m = j["metadata"]
@@ -96,7 +59,7 @@ assert j["spec"]["backoffLimit"] == 0
 assert any(c["type"] == "Complete" and c["status"] == "True" for c in j["status"]["conditions"])
 PYEOF
 then pass run-job-like-kubectl-create-job-from; else fail run-job-like-kubectl-create-job-from "$(head -c 400 "$T/job.json")"; fi
-cj_last=$(kube GET /apis/batch/v1/namespaces/ai-agents/cronjobs/journalist | json_field 'd.get("status", {}).get("lastScheduleTime")')
+cj_last=$(kapi GET /apis/batch/v1/namespaces/ai-agents/cronjobs/journalist | json_field 'd.get("status", {}).get("lastScheduleTime")')
 check run-does-not-move-last-schedule test "$cj_last" = None
 
 # 2. --json: one object naming task, job, ok
@@ -104,7 +67,7 @@ expect_rc 0 run-json ctl --json run journalist --timeout 60
 check run-json-object json_field '"ok" if d["ok"] and d["task"] == "journalist" and d["reason"] == "" else 1/0' <"$T/out"
 
 # 3. a failing image: the job and its reason are named
-"$PY" "$SIMCTL" --state "$T/sim" config 'fail_images=["example.org/agent-broken"]' >/dev/null
+simctl config 'fail_images=["example.org/agent-broken"]'
 expect_rc 1 run-failing-image ctl run broken --timeout 60
 if grep -q "run broken: FAILED: job ai-agents/broken-manual-[0-9a-f]* failed: BackoffLimitExceeded" "$T/out" &&
 	grep -q "container broken exited 1" "$T/out"; then pass run-failing-image-reason

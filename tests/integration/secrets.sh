@@ -6,7 +6,6 @@
 # value ever appears in agentd's or agentctl's output or under agentd's directories.
 . "$(dirname "$0")/lib.sh"
 
-SIMCTL=$ROOT/tests/sim/simctl
 STACK_PID=
 
 # Distinctive random values: a grep for any of them must find nothing.
@@ -37,13 +36,8 @@ agentd_config "$T/agentd.yaml" "manifests: $ROOT/manifests" "values: $ROOT/confi
 agentd_start || { fail agentd-start "agentd did not start"; t_done; }
 wait_for 20 sh -c "'$AGENTCTL' -s '$AGENTD_SOCK' --json status | grep -qv '\"state\":\"wait-api\"'"
 
-# kapi METHOD PATH [BODY-FILE]: the simulator's API with the admin certificate.
+# kapi's address: the stack script, not sim_start, started the simulator.
 SIM_URL=$(sed -n 's/^ *server: *//p' "$T/sim/kubeconfig" | head -1)
-kapi() {
-	curl -sS --cacert "$T/sim/tls/server-ca.crt" --cert "$T/sim/tls/client-admin.crt" \
-		--key "$T/sim/tls/client-admin.key" -X "$1" -H 'Content-Type: application/json' \
-		${3:+--data-binary @"$3"} "$SIM_URL$2"
-}
 secret_exists() { kapi GET "/api/v1/namespaces/default/secrets/$1" | grep -q '"kind": *"Secret"'; }
 
 # A run of the journalist, as `kubectl create job --from=cronjob/journalist`.
@@ -104,7 +98,8 @@ sc_out secret list >"$T/list.txt"
 if grep -Eq '^journalist +[0-9]+ .*NEW_KEY' "$T/list.txt" && grep -q '^publisher' "$T/list.txt"; then pass list-all
 else fail list-all "$(cat "$T/list.txt")"; fi
 run_journalist journalist-secrets
-if wait_for 60 sh -c "$(declare -f kapi job_log json_field); T='$T' SIM_URL='$SIM_URL' PY='$PY' job_log journalist-secrets | grep -q 'keys:.*NEW_KEY.*SECOND_KEY'"; then
+journalist_sees_new_keys() { job_log journalist-secrets | grep -q 'keys:.*NEW_KEY.*SECOND_KEY'; }
+if wait_for 60 journalist_sees_new_keys; then
 	pass journalist-receives-new-key
 else fail journalist-receives-new-key "log: $(job_log journalist-secrets)"; fi
 
@@ -154,13 +149,12 @@ cat "$T/out" "$T/err" >>"$OUT"
 if grep -q "permission denied.*secret default/keepme left in place" "$T/err" && secret_exists keepme; then
 	pass import-wrong-token-keeps-secret
 else fail import-wrong-token-keeps-secret "$(cat "$T/err")"; fi
-"$PY" "$SIMCTL" --state "$T/sim" restart-pod vault vault-0 >/dev/null
+simctl restart-pod vault vault-0
 # The restarted container answers again (sealed) before the copy is tried: the
 # case is a sealed Vault, not one still starting (that one is refused, and also
 # leaves the Secret in place).
-wait_for 30 sh -c "curl -sS --cacert '$T/sim/tls/server-ca.crt' --cert '$T/sim/tls/client-admin.crt' \
-	--key '$T/sim/tls/client-admin.key' '$SIM_URL/api/v1/namespaces/vault/pods/vault-0:8200/proxy/v1/sys/seal-status' |
-	grep -q '\"sealed\": *true'"
+vault_answers_sealed() { kapi GET /api/v1/namespaces/vault/pods/vault-0:8200/proxy/v1/sys/seal-status | grep -q '"sealed": *true'; }
+wait_for 30 vault_answers_sealed
 expect_rc 1 import-sealed ctl secret import-k8s default/keepme --delete
 cat "$T/out" "$T/err" >>"$OUT"
 if grep -qi "sealed.*secret default/keepme left in place" "$T/err" && secret_exists keepme; then

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "readfile.h"
+
 static inline int
 fixtures_probe(const char *dir, char *out, size_t outlen)
 {
@@ -62,34 +64,16 @@ fixtures_dir(char *out, size_t outlen)
 	return -1;
 }
 
-/* Whole file, NUL-terminated, malloc'd; NULL on error. */
+/* Whole file (at most FIXTURES_MAX bytes), NUL-terminated, malloc'd; NULL on error. */
+#define FIXTURES_MAX (1 << 20)
 static inline char *
 fixtures_read(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, n = 0, r;
+	char *buf;
+	size_t n;
 
-	if (!f)
+	if (readfile(path, FIXTURES_MAX, &buf, &n) < 0)
 		return NULL;
-	for (;;) {
-		if (n + 4096 + 1 > cap) {
-			char *p = realloc(buf, cap = (n + 4096 + 1) * 2);
-
-			if (!p) {
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = p;
-		}
-		r = fread(buf + n, 1, cap - n - 1, f);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	fclose(f);
-	buf[n] = '\0';
 	if (len)
 		*len = n;
 	return buf;

@@ -118,20 +118,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
 
 
-def main():
-    d = sys.argv[1]
-    make_certs(d)
+def tls_server(d, handler, client_certs=False):
+    """An HTTPS server on 127.0.0.1 (any port) with D's server certificate; with
+    CLIENT_CERTS, a client certificate signed by D's CA is asked for (optional)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(os.path.join(d, "server.pem"), os.path.join(d, "server-key.pem"))
-    ctx.load_verify_locations(os.path.join(d, "ca.pem"))
-    ctx.verify_mode = ssl.CERT_OPTIONAL
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if client_certs:
+        ctx.load_verify_locations(os.path.join(d, "ca.pem"))
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     srv.daemon_threads = True
     srv.handle_error = lambda request, client_address: None  # clients hang up on purpose
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    return srv
+
+
+def serve(srv):
+    """Serves SRV, says "READY port=N" and runs until stdin (the test) closes."""
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     print("READY port=%d" % srv.server_address[1], flush=True)
     sys.stdin.read()
+
+
+def main():
+    d = sys.argv[1]
+    make_certs(d)
+    serve(tls_server(d, Handler, client_certs=True))
 
 
 if __name__ == "__main__":

@@ -14,14 +14,13 @@ test_vault.c.  Writes DIR/kubeconfig (CA file + bearer token), prints
 import http.server
 import json
 import os
-import ssl
 import sys
 import threading
 import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from http_testserver import make_certs  # noqa: E402
+from http_testserver import make_certs, serve, tls_server  # noqa: E402
 
 TOKEN = "t0k-sekrit"
 STATE = {"lists": 0, "vault": {}}
@@ -217,12 +216,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 def main():
     d = sys.argv[1]
     make_certs(d)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(os.path.join(d, "server.pem"), os.path.join(d, "server-key.pem"))
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    srv.handle_error = lambda request, client_address: None
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    srv = tls_server(d, Handler)
     port = srv.server_address[1]
     with open(os.path.join(d, "token"), "w") as f:
         f.write(TOKEN + "\n")
@@ -231,9 +225,7 @@ def main():
                 "clusters: [{name: t, cluster: {server: 'https://127.0.0.1:%d', certificate-authority: ca.pem}}]\n"
                 "contexts: [{name: t, context: {cluster: t, user: t}}]\n"
                 "users: [{name: t, user: {tokenFile: token}}, {name: bad, user: {token: wrong}}]\n" % port)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    print("READY port=%d" % port, flush=True)
-    sys.stdin.read()
+    serve(srv)
 
 
 if __name__ == "__main__":

@@ -20,32 +20,10 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "readfile.h"
 
 #define GOLDEN_DIR "tests/golden/config"
-
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
+#define GOLDEN_MAX (1 << 20)
 
 /* What the golden .ok holds for one input. */
 static char *
@@ -79,8 +57,7 @@ test_golden(void **state)
 
 	snprintf(in_path, sizeof(in_path), "%s/%s", GOLDEN_DIR, name);
 	snprintf(ok_path, sizeof(ok_path), "%s/%.*s.ok", GOLDEN_DIR, (int)(strlen(name) - 3), name);
-	in = slurp(in_path, &in_len);
-	assert_non_null(in);
+	assert_int_equal(readfile(in_path, GOLDEN_MAX, &in, &in_len), 0);
 	got = render(in, in_len, name);
 	assert_non_null(got);
 	if (getenv("AGENTD_GOLDEN_UPDATE") != NULL) {
@@ -89,8 +66,7 @@ test_golden(void **state)
 		fputs(got, f);
 		fclose(f);
 	}
-	want = slurp(ok_path, &ok_len);
-	if (want == NULL)
+	if (readfile(ok_path, GOLDEN_MAX, &want, &ok_len) < 0)
 		fail_msg("%s: missing (AGENTD_GOLDEN_UPDATE=1 creates it)", ok_path);
 	if (strcmp(want, got) != 0)
 		fail_msg("%s differs from the output:\n--- want\n%s--- got\n%s", ok_path, want, got);

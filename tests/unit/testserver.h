@@ -16,6 +16,7 @@
 
 #include "http.h"
 #include "kube.h"
+#include "readfile.h"
 
 struct testserver {
 	pid_t pid;
@@ -24,28 +25,15 @@ struct testserver {
 	char dir[64];
 };
 
+/* DIR/NAME (at most 1 MiB) read whole, NUL-terminated, malloc'd; NULL on error. */
 static inline char *
 ts_slurp(const char *dir, const char *name, size_t *len)
 {
-	char path[256];
+	char path[256], *buf;
+	size_t n;
 	snprintf(path, sizeof path, "%s/%s", dir, name);
-	FILE *f = fopen(path, "rb");
-	if (!f)
+	if (readfile(path, 1 << 20, &buf, &n) < 0)
 		return NULL;
-	char *buf = NULL;
-	size_t cap = 0, n = 0, r;
-	do {
-		if (n + 4096 + 1 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			buf = realloc(buf, cap);
-			if (!buf)
-				abort();
-		}
-		r = fread(buf + n, 1, 4096, f);
-		n += r;
-	} while (r > 0);
-	fclose(f);
-	buf[n] = '\0';
 	if (len)
 		*len = n;
 	return buf;

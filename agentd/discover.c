@@ -118,6 +118,7 @@ static void
 look_at_vault(struct discover *d)
 {
 	if (!d->vw || vaultwatch_first_look(d->vw, on_verdict, d) < 0) {
+		d->looking = false;
 		finish(d, SV_DEGRADED, "cannot watch the Vault pods");
 		return;
 	}

@@ -59,6 +59,7 @@ struct podfollow {
 	double last_recovery; /* seconds after the unseal */
 	bool summarised;      /* the summary went out at the deadline */
 	ev_timer deadline;
+	ev_timer kick;        /* starts the watches outside the caller's (libcurl's) callback */
 };
 
 static const cJSON *
@@ -463,6 +464,17 @@ on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ------------------------------------------------------------ the interface */
 
+static void
+on_kick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct podfollow *pf = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (pf->phase != PF_IDLE && pf->k != NULL && pf->nns == 0)
+		start_watches(pf);
+}
+
 void
 podfollow_sealed(struct podfollow *pf, struct kube *k)
 {
@@ -475,8 +487,8 @@ podfollow_sealed(struct podfollow *pf, struct kube *k)
 	pf->phase = PF_SEALED;
 	for (size_t i = 0; i < pf->npods; i++)
 		pf->pods[i]->stuck = false;
-	if (pf->nns == 0)
-		start_watches(pf);
+	if (pf->nns == 0 && !ev_is_active(&pf->kick))
+		ev_timer_start(pf->loop, &pf->kick);
 }
 
 void
@@ -505,6 +517,7 @@ void
 podfollow_stop(struct podfollow *pf)
 {
 	ev_timer_stop(pf->loop, &pf->deadline);
+	ev_timer_stop(pf->loop, &pf->kick);
 	stop_watches(pf);
 	clear_pods(pf);
 	pf->phase = PF_IDLE;
@@ -567,6 +580,8 @@ podfollow_new(struct ev_loop *loop, struct config *const *cfgp, podfollow_change
 	pf->data = data;
 	ev_timer_init(&pf->deadline, on_deadline, 0., 0.);
 	pf->deadline.data = pf;
+	ev_timer_init(&pf->kick, on_kick, 0., 0.);
+	pf->kick.data = pf;
 	return pf;
 }
 

@@ -99,9 +99,8 @@ on_progress(void *arg, const char *line)
 	cJSON_Delete(o);
 }
 
-/* The init material for this one client, or NULL (message in WHY). */
-static cJSON *
-init_material(const struct daemon *d, char *why, size_t whysize)
+cJSON *
+cmd_vault_init_material(const struct daemon *d, char *why, size_t whysize)
 {
 	char path[4200], *buf = NULL;
 	size_t len = 0;
@@ -146,7 +145,7 @@ on_done(void *arg, int err, const char *message)
 		return;
 	}
 	if (discover_take_init(b->d->discover)) {
-		init = init_material(b->d, why, sizeof why);
+		init = cmd_vault_init_material(b->d, why, sizeof why);
 		if (init != NULL)
 			cJSON_AddItemToObject(o, "vault_init", init);
 		else

@@ -13,6 +13,7 @@ extern const struct cmd_entry cmd_secret_import_entry;
 extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_unseal_entry;
 extern const struct cmd_entry cmd_bootstrap_entry;
+extern const struct cmd_entry cmd_resettest_entry;
 extern const struct cmd_entry cmd_verify_entry;
 extern const struct cmd_entry cmd_metrics_entry;
 
@@ -26,6 +27,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_run_entry,
 	&cmd_unseal_entry,
 	&cmd_bootstrap_entry,
+	&cmd_resettest_entry,
 	&cmd_verify_entry,
 	&cmd_metrics_entry,
 	NULL,

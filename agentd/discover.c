@@ -29,6 +29,7 @@ struct discover {
 	struct bootstrap *bootstrap;	/* running */
 	struct discover_watch *watches;	/* clients following it */
 	bool init_unshown;		/* Vault initialised; no client has seen the keys yet */
+	bool held;			/* a reset test tears the stack down: hands off */
 };
 
 struct discover_watch {
@@ -61,9 +62,10 @@ static void
 finish(struct discover *d, enum sv_state state, const char *reason)
 {
 	d->running = false;
-	/* The API went away while we looked: the probe owns wait-api, not us. */
+	/* The API went away while we looked: the probe owns wait-api, not us.  A
+	 * look that began before a hold says nothing about the stack now. */
 	const struct status_check *api = status_get(d->st, "api");
-	if (api && api->ok)
+	if (api && api->ok && !d->held)
 		supervisor_set_state(d->sv, state, reason);
 	schedule(d);
 }
@@ -240,12 +242,43 @@ discover_take_init(struct discover *d)
 	return was;
 }
 
+int
+discover_hold(struct discover *d)
+{
+	if (d->bootstrap)
+		return -EBUSY;
+	d->held = true;
+	ev_timer_stop(d->loop, &d->again);
+	return 0;
+}
+
+void
+discover_release(struct discover *d)
+{
+	if (!d->held)
+		return;
+	d->held = false;
+	run(d);
+	if (!d->running)
+		schedule(d);
+}
+
+bool
+discover_bootstrapping(const struct discover *d)
+{
+	return d->bootstrap != NULL;
+}
+
 static void
 on_namespace(void *arg, const struct kube_result *r)
 {
 	struct discover *d = arg;
 	const struct config *cfg = *d->cfgp;
 	char reason[600];
+	if (d->held) {
+		finish(d, SV_BOOTSTRAP, "held");
+		return;
+	}
 	if (r->err == -ENOENT) {
 		snprintf(reason, sizeof reason, "stack absent: namespace %s does not exist", cfg->vault.namespace);
 		start_bootstrap(d, reason);
@@ -271,7 +304,7 @@ static void
 run(struct discover *d)
 {
 	struct kube *k = apiprobe_kube(d->probe);
-	if (d->running || !k)
+	if (d->running || !k || d->held)
 		return;
 	d->running = true;
 	int rc = kube_get(k, kinds_find(kube_kinds(k), "v1", "Namespace"), NULL, (*d->cfgp)->vault.namespace,

@@ -244,6 +244,7 @@ struct proof {
 	double started, deadline_s;
 	char failure[512];	/* the Job's Failed condition, when it failed */
 	char pod_reason[256];
+	char pod[254];		/* the Job's pod whose log was read ("" if none) */
 };
 
 static void
@@ -261,6 +262,10 @@ finish(struct proof *p, const char *reason, const cJSON *check)
 		cJSON_AddStringToObject(r, "job", p->job);
 		cJSON_AddBoolToObject(r, "ok", reason == NULL);
 		cJSON_AddStringToObject(r, "reason", reason ? reason : "");
+		if (p->pod[0])
+			cJSON_AddStringToObject(r, "pod", p->pod);
+		else
+			cJSON_AddNullToObject(r, "pod");
 		cJSON_AddNumberToObject(r, "seconds", (double)(long)((ev_now(p->loop) - p->started) * 10) / 10);
 		const cJSON *files = check ? get(check, "files") : NULL;
 		cJSON_AddItemToObject(r, "files", files ? cJSON_Duplicate(files, true) : cJSON_CreateArray());
@@ -368,6 +373,7 @@ pods_done(void *arg, const struct kube_result *res)
 		}
 	}
 	const char *pod_name = get_str(pod, "metadata.name");
+	snprintf(p->pod, sizeof p->pod, "%s", pod_name ? pod_name : "");
 	if (!pod_name ||
 	    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s/log?container=%s", PROOF_NAMESPACE, pod_name,
 		     p->container) >= (int)sizeof path) {

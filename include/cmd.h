@@ -30,6 +30,11 @@ extern const struct cmd_entry *const cmd_table[];
 
 const struct cmd_entry *cmd_find(const char *name);
 
+/* The content of $STATE_DIRECTORY/vault-init.json, for the one client a
+ * bootstrap owes it to (discover_take_init), or NULL with WHY.  The caller
+ * frees it with wipe_json_free and never logs it. */
+cJSON *cmd_vault_init_material(const struct daemon *d, char *why, size_t whysize);
+
 /* The control dispatch function; req->data is the struct daemon. */
 void cmd_dispatch(struct control_req *req);
 

@@ -42,4 +42,12 @@ void discover_bootstrap_detach(struct discover *d, struct discover_watch *w);
  * vault-init.json is then shown to the one client that takes it. */
 bool discover_take_init(struct discover *d);
 
+/* The reset test (resettest.h) tears the stack down on purpose: while held,
+ * discovery neither looks nor starts a bootstrap, so an absent stack is not
+ * rebuilt under the teardown's feet.  -EBUSY while a bootstrap runs (wait for it:
+ * discover_bootstrapping).  Release looks again at once. */
+int discover_hold(struct discover *d);
+void discover_release(struct discover *d);
+bool discover_bootstrapping(const struct discover *d);
+
 #endif

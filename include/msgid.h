@@ -98,4 +98,19 @@
  * deletes pods itself. */
 #define MSGID_POD_STUCK          "d24a9e6b13c74f0a8e5b72c9f06d3b18"
 
+/* Subject: reset test passed
+ * agentctl bootstrap --reset-test tore the managed stack down to a bare
+ * cluster, bootstrapped it from scratch, saw every check pass and ran a
+ * journalist and a publisher Job successfully; every success metric passed.
+ * AGENTD_RESET_TEST_SECONDS says how long it took. */
+#define MSGID_RESET_TEST_PASSED  "8f422d8b3a02489b89e4f577e28f9a63"
+
+/* Subject: reset test failed
+ * A reset test stopped at a failed phase or a failed success metric; the
+ * message names the first failure (a namespace stuck on a finalizer, a run
+ * whose Job failed and why).  The stack is left as the failure found it:
+ * agentd rebuilds what is missing by itself; agentctl status shows what is
+ * wrong, and a second reset test may be run once the cause is fixed. */
+#define MSGID_RESET_TEST_FAILED  "2b9be29658a1498898c1841d72507be6"
+
 #endif

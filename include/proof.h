@@ -38,6 +38,7 @@ cJSON *proof_check_log(const char *task, const char *log, const cJSON *expected,
 
 /* The outcome, handed to done (borrowed for the callback):
  * {"task", "job", "ok": BOOL, "reason": STR ("" when ok), "seconds": NUM,
+ *  "pod": the Job's pod that was read, or null when the Job never got one,
  *  "files": [{"file", "arrived", "keys"}]} */
 struct proof_ops {
 	void (*progress)(void *arg, const char *line);

@@ -56,11 +56,18 @@ def is_vault_container(c):
         any(p.get("containerPort") == 8200 for p in c.get("ports") or [])
 
 
-def vault_storage_key(pod):
+def vault_storage_key(sim, pod):
+    """Where POD's Vault keeps its data: the volume bound to its claim.  A claim
+    deleted and made again (its namespace deleted and recreated) is bound to a
+    new dynamically provisioned volume, so the data starts empty, as on a real
+    cluster whose StorageClass reclaims with Delete."""
+    ns = pod["metadata"]["namespace"]
     for v in (pod.get("spec") or {}).get("volumes") or []:
         claim = (v.get("persistentVolumeClaim") or {}).get("claimName")
         if claim:
-            return "pvc:%s/%s" % (pod["metadata"]["namespace"], claim)
+            pvc = sim.get("v1", "PersistentVolumeClaim", ns, claim) or {}
+            volume = (pvc.get("spec") or {}).get("volumeName") or (pvc.get("metadata") or {}).get("uid")
+            return "pv:%s" % volume if volume else "pvc:%s/%s" % (ns, claim)
     return "pod:" + pod["metadata"]["uid"]
 
 
@@ -73,7 +80,7 @@ def vault_of(sim, rt, pod):
         if vc is None or not _container_running(pod, vc["name"]):
             return None
         stores = sim.world_state.setdefault("vault", {})
-        store = stores.setdefault(vault_storage_key(pod), vaultmod.new_storage())
+        store = stores.setdefault(vault_storage_key(sim, pod), vaultmod.new_storage())
         version = injector.image_tag(vc.get("image")) or vaultmod.DEFAULT_VERSION
         if not version[:1].isdigit():
             version = vaultmod.DEFAULT_VERSION

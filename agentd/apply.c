@@ -125,6 +125,22 @@ phase_gated(struct apply *a)
 	start_phase(a);
 }
 
+/* An object re-applied while gated (see on_status): it stays in the gate. */
+static void
+on_reapplied(void *arg, const struct kube_result *r)
+{
+	struct item *it = arg;
+	struct apply *a = it->a;
+	char what[300], msg[1100];
+	it->call = NULL;
+	if (r->err == 0 || apply_transient(r))
+		return;	/* applied; or the next poll finds it missing and tries again */
+	describe(it->obj, what, sizeof what);
+	snprintf(msg, sizeof msg, "phase %s: %s (%s): %s: %s", a->s->phases[a->cur].name, what, it->obj->where,
+		 r->reason, r->message);
+	finish(a, r->err, msg);
+}
+
 static void
 on_status(void *arg, const struct kube_result *r)
 {
@@ -132,10 +148,22 @@ on_status(void *arg, const struct kube_result *r)
 	struct apply *a = it->a;
 	char what[300], msg[1000];
 	it->call = NULL;
-	if (r->err && r->err != -ENOENT)
+	if (r->err == -ENOENT) {
+		/* Applied, then gone: it was being deleted when the apply reached it (a
+		 * namespace still terminating after a teardown).  Apply it again. */
+		if (strcmp(it->last, "NotFound") != 0) {
+			snprintf(it->last, sizeof it->last, "NotFound");
+			emit(a, APPLY_WAITING, it->obj, 0, "NotFound: gone since it was applied (it was being deleted): "
+							   "applying it again");
+		}
+		if (kube_apply(a->k, it->obj->obj, true, on_reapplied, it, &it->call) < 0)
+			it->call = NULL;	/* the next poll tries again */
+		return;
+	}
+	if (r->err)
 		return;	/* no answer this round; the next poll asks again */
 	struct kstatus ks;
-	kstatus_compute(r->err ? NULL : r->json, (int64_t)time(NULL), &ks);
+	kstatus_compute(r->json, (int64_t)time(NULL), &ks);
 	describe(it->obj, what, sizeof what);
 	if (ks.status == KSTATUS_CURRENT) {
 		it->state = IT_READY;

@@ -99,25 +99,36 @@ on_progress(void *arg, const char *line)
 	cJSON_Delete(o);
 }
 
-cJSON *
-cmd_vault_init_material(const struct daemon *d, char *why, size_t whysize)
+void
+cmd_reply_with_init(struct control_req *req, struct daemon *d, cJSON *o, const char *what)
 {
-	char path[4200], *buf = NULL;
+	char path[4200], why[4400], *buf = NULL;
 	size_t len = 0;
-	cJSON *j;
+	cJSON *init = NULL;
 	int r;
 
-	snprintf(path, sizeof path, "%s/vault-init.json", d->config->state_dir);
-	r = readfile(path, INIT_MAX, &buf, &len);
-	if (r < 0) {
-		snprintf(why, whysize, "cannot read %s: %s", path, strerror(-r));
-		return NULL;
+	cJSON_AddStringToObject(o, "state_directory", d->config->state_dir);
+	if (discover_take_init(d->discover)) {
+		snprintf(path, sizeof path, "%s/vault-init.json", d->config->state_dir);
+		r = readfile(path, INIT_MAX, &buf, &len);
+		if (r < 0) {
+			snprintf(why, sizeof why, "cannot read %s: %s", path, strerror(-r));
+		} else {
+			init = cJSON_ParseWithLength(buf, len);
+			wipe_free(buf, len);
+			if (init == NULL)
+				snprintf(why, sizeof why, "%s is not JSON", path);
+		}
+		if (init != NULL)
+			cJSON_AddItemToObject(o, "vault_init", init);
+		else
+			cJSON_AddStringToObject(o, "vault_init_error", why);
 	}
-	j = cJSON_ParseWithLength(buf, len);
-	wipe_free(buf, len);
-	if (j == NULL)
-		snprintf(why, whysize, "%s is not JSON", path);
-	return j;
+	if (control_reply(req, PROTO_REPLY, o) < 0)
+		control_error(req, PROTO_E_INTERNAL, "the %s result does not fit in a frame", what);
+	else
+		control_end(req);
+	wipe_json_free(o);
 }
 
 static void
@@ -125,8 +136,7 @@ on_done(void *arg, int err, const char *message)
 {
 	struct boot_req *b = arg;
 	struct control_req *req = b->req;
-	cJSON *o, *init = NULL;
-	char why[4400] = "";
+	cJSON *o;
 
 	control_req_on_cancel(req, NULL, NULL);
 	if (err != 0 && err != -EAGAIN) {
@@ -137,25 +147,13 @@ on_done(void *arg, int err, const char *message)
 	o = cJSON_CreateObject();
 	if (o == NULL || !cJSON_AddStringToObject(o, "result", err == 0 ? "complete" : "waiting-unseal") ||
 	    !cJSON_AddStringToObject(o, "message", message) || !cJSON_AddNumberToObject(o, "objects", b->objects) ||
-	    !cJSON_AddNumberToObject(o, "phases", b->phases) || !cJSON_AddNumberToObject(o, "duration", elapsed(b)) ||
-	    !cJSON_AddStringToObject(o, "state_directory", b->d->config->state_dir)) {
+	    !cJSON_AddNumberToObject(o, "phases", b->phases) || !cJSON_AddNumberToObject(o, "duration", elapsed(b))) {
 		cJSON_Delete(o);
 		control_error(req, PROTO_E_INTERNAL, "out of memory");
 		free(b);
 		return;
 	}
-	if (discover_take_init(b->d->discover)) {
-		init = cmd_vault_init_material(b->d, why, sizeof why);
-		if (init != NULL)
-			cJSON_AddItemToObject(o, "vault_init", init);
-		else
-			cJSON_AddStringToObject(o, "vault_init_error", why);
-	}
-	if (control_reply(req, PROTO_REPLY, o) < 0)
-		control_error(req, PROTO_E_INTERNAL, "the bootstrap result does not fit in a frame");
-	else
-		control_end(req);
-	wipe_json_free(o);
+	cmd_reply_with_init(req, b->d, o, "bootstrap");
 	free(b);
 }
 

@@ -17,7 +17,6 @@
 
 #include "clock.h"
 #include "cmd.h"
-#include "discover.h"
 #include "log.h"
 #include "msgid.h"
 #include "resettest.h"
@@ -95,19 +94,7 @@ rt_done(void *arg, const cJSON *report)
 			 "reset test failed: %s", why);
 	}
 	cJSON_AddStringToObject(o, "result", ok ? "pass" : "fail");
-	cJSON_AddStringToObject(o, "state_directory", r->d->config->state_dir);
-	if (discover_take_init(r->d->discover)) {
-		cJSON *init = cmd_vault_init_material(r->d, why, sizeof why);
-		if (init)
-			cJSON_AddItemToObject(o, "vault_init", init);
-		else
-			cJSON_AddStringToObject(o, "vault_init_error", why);
-	}
-	if (control_reply(req, PROTO_REPLY, o) < 0)
-		control_error(req, PROTO_E_INTERNAL, "the reset test report does not fit in a frame");
-	else
-		control_end(req);
-	wipe_json_free(o);
+	cmd_reply_with_init(req, r->d, o, "reset test");
 	free(r);
 }
 

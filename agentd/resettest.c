@@ -508,7 +508,7 @@ start_teardown(struct resettest *t)
 	if (discover_hold(t->d->discover) < 0) {
 		/* A bootstrap started between the two (discovery's own): follow it again. */
 		char why[700];
-		phase_end(t, false, "a bootstrap started in the meantime");
+		say(t, "a bootstrap started in the meantime: following it to its end first");
 		phase_begin(t, "wait-bootstrap");
 		if (follow_bootstrap(t, why, sizeof why) < 0) {
 			phase_end(t, false, "%s", why);

@@ -21,7 +21,10 @@ struct rtprobe {
 	struct ev_loop *loop;
 	struct kube *k;
 	struct http_client *http;
-	const struct config *cfg;
+	/* Copied from the config: a reload may free it while the probe lives. */
+	char state_dir[1024], vault_ns[254], vault_selector[512], vault_address[512];
+	unsigned vault_port;
+	long timeout_ms;
 	const char *const *tasks;
 	size_t ntasks, task_i;
 	char paths[MAX_PATHS][256];
@@ -151,9 +154,8 @@ open_vault(struct rtprobe *p, char *why, size_t whysize)
 {
 	char path[1100], *text = NULL;
 	size_t len = 0;
-	const struct config *cfg = p->cfg;
 
-	snprintf(path, sizeof path, "%s/vault-init.json", cfg->state_dir);
+	snprintf(path, sizeof path, "%s/vault-init.json", p->state_dir);
 	int r = readfile(path, 1 << 20, &text, &len);
 	if (r < 0) {
 		snprintf(why, whysize, "cannot read %.400s: %s", path, strerror(-r));
@@ -168,8 +170,8 @@ open_vault(struct rtprobe *p, char *why, size_t whysize)
 		snprintf(why, whysize, "%.400s has no root_token", path);
 		return -EINVAL;
 	}
-	r = cfg->vault.address ? vault_new_direct(p->http, cfg->vault.address, NULL, (long)cfg->api.request_timeout, &p->v)
-			       : vault_new_proxy(p->k, cfg->vault.namespace, cfg->vault.port, &p->v);
+	r = p->vault_address[0] ? vault_new_direct(p->http, p->vault_address, NULL, p->timeout_ms, &p->v)
+				: vault_new_proxy(p->k, p->vault_ns, p->vault_port, &p->v);
 	if (r < 0)
 		snprintf(why, whysize, "cannot make a Vault client: %s", strerror(-r));
 	return r;
@@ -231,7 +233,7 @@ got_pods(void *arg, const struct kube_result *res)
 
 	p->pending = NULL;
 	if (res->err) {
-		end(p, res->err, "Vault pods in %s: %s", p->cfg->vault.namespace, res->message);
+		end(p, res->err, "Vault pods in %s: %s", p->vault_ns, res->message);
 		return;
 	}
 	cJSON_ArrayForEach(it, get(res->json, "items")) {
@@ -243,7 +245,7 @@ got_pods(void *arg, const struct kube_result *res)
 			return;
 		}
 	}
-	end(p, -ENOENT, "no running Vault pod in %s", p->cfg->vault.namespace);
+	end(p, -ENOENT, "no running Vault pod in %s", p->vault_ns);
 }
 
 int
@@ -255,9 +257,15 @@ rtprobe_seed(struct ev_loop *loop, struct kube *k, struct http_client *http, con
 
 	if (!p)
 		return -ENOMEM;
-	*p = (struct rtprobe){ .loop = loop, .k = k, .http = http, .cfg = cfg, .tasks = tasks, .ntasks = ntasks,
-			       .busy = true, .done = done, .arg = arg };
-	if (!ki || kube_list(k, ki, cfg->vault.namespace, cfg->vault.selector, NULL, got_pods, p, &p->pending) < 0) {
+	*p = (struct rtprobe){ .loop = loop, .k = k, .http = http, .tasks = tasks, .ntasks = ntasks, .busy = true,
+			       .done = done, .arg = arg, .vault_port = cfg->vault.port,
+			       .timeout_ms = (long)cfg->api.request_timeout };
+	snprintf(p->state_dir, sizeof p->state_dir, "%s", cfg->state_dir);
+	snprintf(p->vault_ns, sizeof p->vault_ns, "%s", cfg->vault.namespace ? cfg->vault.namespace : "");
+	snprintf(p->vault_selector, sizeof p->vault_selector, "%s", cfg->vault.selector ? cfg->vault.selector : "");
+	snprintf(p->vault_address, sizeof p->vault_address, "%s", cfg->vault.address ? cfg->vault.address : "");
+	if (!ki || kube_list(k, ki, p->vault_ns, p->vault_selector[0] ? p->vault_selector : NULL, NULL, got_pods, p,
+			     &p->pending) < 0) {
 		free(p);
 		return -ENOMEM;
 	}

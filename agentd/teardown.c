@@ -40,7 +40,8 @@ static const char *const listed[][2] = {
 struct teardown {
 	struct ev_loop *loop;
 	struct kube *k;
-	const struct config *cfg;
+	char state_dir[1024];	/* copied: a reload may free the config meanwhile */
+	char vault_ns[254];
 	bool keep_vault_data;
 	const struct teardown_ops *ops;
 	void *arg;
@@ -91,8 +92,7 @@ add_item(struct teardown *t, const struct kind_info *ki, const char *name)
 			return;
 	if (t->n == MAX_ITEMS || strlen(name) >= sizeof t->items[0].name)
 		return;
-	if (t->keep_vault_data && strcmp(ki->kind, "Namespace") == 0 && t->cfg->vault.namespace &&
-	    strcmp(name, t->cfg->vault.namespace) == 0)
+	if (t->keep_vault_data && strcmp(ki->kind, "Namespace") == 0 && strcmp(name, t->vault_ns) == 0)
 		return;
 	struct item *it = &t->items[t->n++];
 	memset(it, 0, sizeof *it);
@@ -269,11 +269,11 @@ got_cb(void *arg, const struct kube_result *res)
 static int
 move_vault_init(struct teardown *t, char *moved, size_t size, char *msg, size_t msgsize)
 {
-	char path[1024], stamp[32];
+	char path[1100], stamp[32];
 	time_t now = time(NULL);
 	struct tm tm;
 
-	snprintf(path, sizeof path, "%s/vault-init.json", t->cfg->state_dir);
+	snprintf(path, sizeof path, "%s/vault-init.json", t->state_dir);
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
 	snprintf(moved, size, "%s.%s", path, stamp);
@@ -454,7 +454,8 @@ teardown_start(struct ev_loop *loop, struct kube *k, const struct config *cfg, b
 	}
 	t->loop = loop;
 	t->k = k;
-	t->cfg = cfg;
+	snprintf(t->state_dir, sizeof t->state_dir, "%s", cfg->state_dir);
+	snprintf(t->vault_ns, sizeof t->vault_ns, "%s", cfg->vault.namespace ? cfg->vault.namespace : "");
 	t->keep_vault_data = keep_vault_data;
 	t->ops = ops;
 	t->arg = arg;

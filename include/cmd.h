@@ -30,10 +30,12 @@ extern const struct cmd_entry *const cmd_table[];
 
 const struct cmd_entry *cmd_find(const char *name);
 
-/* The content of $STATE_DIRECTORY/vault-init.json, for the one client a
- * bootstrap owes it to (discover_take_init), or NULL with WHY.  The caller
- * frees it with wipe_json_free and never logs it. */
-cJSON *cmd_vault_init_material(const struct daemon *d, char *why, size_t whysize);
+/* The final REPLY of a command that may have run a bootstrap (bootstrap,
+ * reset-test): adds "state_directory" and, for the one client a bootstrap owes
+ * it to (discover_take_init), "vault_init" (the content of vault-init.json, never
+ * logged) or "vault_init_error"; sends O, ends the request and wipes and frees O.
+ * WHAT names the command in an error. */
+void cmd_reply_with_init(struct control_req *req, struct daemon *d, cJSON *o, const char *what);
 
 /* The control dispatch function; req->data is the struct daemon. */
 void cmd_dispatch(struct control_req *req);

@@ -30,7 +30,8 @@ struct rtprobe;
  * and MSG naming the step (a Vault path, the CronJob, the init file). */
 typedef void (*rtprobe_done_fn)(void *arg, int err, const char *msg);
 
-/* TASKS: CronJob names in ai-agents.  CFG and K borrowed for the probe's life. */
+/* TASKS: CronJob names in ai-agents, borrowed for the probe's life, as K and
+ * HTTP are; what is needed of CFG is copied. */
 int rtprobe_seed(struct ev_loop *loop, struct kube *k, struct http_client *http, const struct config *cfg,
 		 const char *const *tasks, size_t ntasks, rtprobe_done_fn done, void *arg, struct rtprobe **out);
 /* Empties what SEED wrote; P stays the caller's.  0 (DONE follows from the

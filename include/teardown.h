@@ -49,7 +49,7 @@ struct teardown_ops {
  * 0 and *out (cJSON_Delete), or a negative errno and *err (malloc'd). */
 int teardown_plan(const struct config *cfg, struct kinds *kinds, bool keep_vault_data, cJSON **out, char **err);
 
-/* CFG and K are borrowed for the run. */
+/* K is borrowed for the run; what is needed of CFG is copied at the start. */
 int teardown_start(struct ev_loop *loop, struct kube *k, const struct config *cfg, bool keep_vault_data,
 		   double deadline_s, const struct teardown_ops *ops, void *arg, struct teardown **out,
 		   char **err);

@@ -8,7 +8,10 @@
  * rendered stack defines, plus namespaces and mutatingwebhookconfigurations.
  * A watch event re-evaluates within VERIFY_DEBOUNCE; a timer re-evaluates
  * when a CronJob falls due and every verify.interval; every
- * VERIFY_RELIST_FACTOR intervals every watch lists again (the safety net).
+ * VERIFY_RELIST_FACTOR intervals every watch lists again (the safety net; a
+ * watch resumes from its resourceVersion with bookmarks and re-lists on 410
+ * Gone at once, so this is rare: at the default 30 s, every 30 min, as each
+ * round costs a list and a new watch per watched kind and namespace).
  * The engine runs while the stack is present (states healthy, degraded,
  * vault-sealed) and moves the supervisor between healthy and degraded.
  *
@@ -27,7 +30,7 @@
 #include "supervisor.h"
 
 #define VERIFY_DEBOUNCE 0.2
-#define VERIFY_RELIST_FACTOR 10
+#define VERIFY_RELIST_FACTOR 60
 #define VERIFY_QUOTA_THRESHOLD 0.9
 
 struct apiprobe;

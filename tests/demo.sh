@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: the simulator (k3sim) and agentd from this tree, a first-run
 # bootstrap with `agentctl bootstrap`, the resulting `agentctl status`, a
-# simulated reboot (Vault comes back sealed) and the unseal that recovers it.
+# simulated reboot (Vault comes back sealed), the unseal that recovers it, and
+# the reset test (tear down to a bare cluster, rebuild, prove it) with its report.
 # Everything lives in one temp dir, removed on exit or Ctrl-C.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -101,6 +102,9 @@ say "agentctl status: healthy again"
 wait_state 60 healthy || die "not healthy after the unseal (state: $(state))"
 ctl status
 
-# RESET-TEST STEP: `agentctl bootstrap --reset-test --yes` goes here (reset-test engineer).
+say "agentctl bootstrap --reset-test --yes: tear down to a bare cluster, rebuild, prove it"
+ctl bootstrap --reset-test --yes || die "the reset test failed (its report is above)"
+wait_state 60 healthy || die "not healthy after the reset test (state: $(state))"
+ctl status
 
 say "demo complete: stopping agentd and the simulator"

@@ -5,7 +5,7 @@ set -eu
 
 need="gcc make pkg-config libev-dev libcurl4-openssl-dev libcjson-dev libyaml-dev
 libssl-dev libsystemd-dev libcmocka-dev python3 python3-yaml python3-cryptography openssl clang
-valgrind systemd tzdata man-db procps acl bash-completion groff-base curl util-linux"
+valgrind systemd tzdata man-db procps acl bash-completion groff-base curl util-linux jq"
 
 missing=""
 for p in $need; do

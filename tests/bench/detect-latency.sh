@@ -27,7 +27,7 @@ restart_pod() {
 results=()
 for ((run = 1; run <= RUNS; run++)); do
 	wait_for 20 sealed || { echo "detect-latency: agentd never reported vault-sealed" >&2; exit 1; }
-	ctl unseal --stdin <"$T/keys" >/dev/null || { echo "detect-latency: unseal failed" >&2; exit 1; }
+	ctl unseal --stdin <"$T/keys" >"$T/unseal.out" 2>&1 || { echo "detect-latency: unseal failed: $(tail -2 "$T/unseal.out"; ctl status 2>&1 | head -4)" >&2; exit 1; }
 	wait_for 10 sh -c "! $AGENTCTL -s $AGENTD_SOCK --json status | grep -q '\"state\":\"vault-sealed\"'" || exit 1
 	start=$(date +%s%N)
 	restart_pod || exit 1

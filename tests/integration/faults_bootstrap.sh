@@ -219,6 +219,9 @@ if wait_for 60 log_has 'bootstrap: phase vault-server: .*: applied'; then
 	simctl delay 0
 	snap | awk '$4 == 200' >"$T/early"
 	agentd_start || { fail agentdkill-restart "agentd did not start again"; t_done; }
+	if wait_for 10 log_has 'bootstrap starts: (no record of a completed bootstrap|stack absent)'; then
+		pass "agentdkill-restart-says-why ($(grep -Eo 'bootstrap starts: [^[]*' "$T/agentd.log" | tail -1))"
+	else fail agentdkill-restart-says-why "$(grep -E 'bootstrap' "$T/agentd.log" | tail -2 | cut -c1-200 | tr '\n' ' ')"; fi
 	if wait_for 90 state_is healthy; then
 		snap | grep -Fxf "$T/early" >"$T/early.after"
 		if [ -s "$T/early" ] && diff -u "$T/early" "$T/early.after" >"$T/diff"; then

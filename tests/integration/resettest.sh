@@ -26,7 +26,8 @@ state() { ctl --json status 2>/dev/null | json_field 'd["state"]' 2>/dev/null; }
 healthy() { [ "$(state)" = healthy ]; }
 reset_test() { timeout 600 "$AGENTCTL" -s "$AGENTD_SOCK" bootstrap --reset-test "$@"; }
 
-sim_start || { fail sim-start "k3sim did not start"; t_done; }
+# --speed 5: the failing publisher's Job backs off (10 s, 20 s, ...) in simulated time.
+sim_start 0 --speed 5 || { fail sim-start "k3sim did not start"; t_done; }
 ln -s "$T/sim/kubeconfig" "$T/kubeconfig"
 # The publisher's image is the user's own: here one the simulator can be told to fail.
 BROKEN=example.org/publisher@sha256:$(printf 'b%.0s' $(seq 64))
@@ -53,6 +54,7 @@ check no-yes-touches-nothing test "$(ns_uid ai-agents)" = "$uid_agents"
 # 2. A healthy stack: teardown, bootstrap, checks, both runs; three metrics pass.
 expect_rc 0 reset-passes reset_test --yes
 cp "$T/out" "$T/reset1.out"
+grep -E '^reset test:|^  (teardown|bootstrap|checks|probe-secrets|run-[a-z]+) ' "$T/out" | sed 's/^/# /'
 if grep -q "^reset test: PASS" "$T/out" && [ "$(grep -cE '^  [123] .* pass$' "$T/out")" = 3 ]; then
 	pass report-three-metrics-pass
 else fail report-three-metrics-pass "$(tail -20 "$T/out")"; fi
@@ -119,7 +121,8 @@ else fail failing-publisher-named "$(tail -20 "$T/out")"; fi
 "$AGENTCTL" -s "$AGENTD_SOCK" bootstrap --reset-test --yes >"$T/int.out" 2>&1 &
 rt_pid=$!
 wait_for 60 grep -q "teardown: .* deleted" "$T/int.out"
-kill -INT "$rt_pid"
+# (bash starts background commands with SIGINT ignored: TERM stands for Ctrl-C)
+kill -TERM "$rt_pid"
 wait "$rt_pid"
 if wait_for 15 log_has 'reset test interrupted'; then pass interrupted-logged; else fail interrupted-logged "no journal line"; fi
 expect_rc 0 after-interrupt-passes reset_test --yes

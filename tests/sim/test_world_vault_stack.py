@@ -150,6 +150,23 @@ class RestartTest(unittest.TestCase):
             self.assertEqual(body["data"]["data"]["API_KEY"], "k-1")
 
 
+class NamespaceRecreatedTest(unittest.TestCase):
+    def test_vault_data_goes_with_its_namespace(self):
+        """Deleting the vault namespace deletes its claim; the claim made again is
+        bound to a new volume, so the new Vault starts uninitialised (a real
+        cluster's dynamically provisioned volume with reclaim policy Delete)."""
+        with K3sim() as k:
+            stack = VaultStack(k, injector=False)
+            stack.init_unseal_configure()
+            self.assertEqual(k.delete("/api/v1/namespaces/vault").status, 200)
+            k.wait_for(lambda: k.get("/api/v1/namespaces/vault").status == 404, timeout=30, what="vault namespace gone")
+            self.assertEqual(k.post("/api/v1/namespaces", fx.namespace("vault", {})).status, 201)
+            self.assertEqual(k.post("/apis/apps/v1/namespaces/vault/statefulsets", fx.vault_statefulset()).status, 201)
+            fx.get_when(k, "/api/v1/namespaces/vault/pods/vault-0", fx.phase("Running"), what="new vault-0 running")
+            body = _seal_status(k)
+            self.assertEqual((body["initialized"], body["sealed"]), (False, True))
+
+
 class InjectorTest(unittest.TestCase):
     def test_injects_and_pod_waits_in_init_until_vault_unsealed(self):
         with K3sim() as k:

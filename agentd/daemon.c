@@ -94,6 +94,23 @@ kube_of(void *data)
 	return apiprobe_kube(data);
 }
 
+/* A bootstrap borrows the config it started with (bootstrap.h): a replaced one it
+ * still uses is kept until a later reload, or the exit, finds it unused. */
+static void
+retire(struct daemon *d, struct config *old)
+{
+	const struct config *busy = d->discover ? discover_bootstrap_config(d->discover) : NULL;
+
+	if (d->retired != NULL && d->retired != busy) {
+		config_free(d->retired);
+		d->retired = NULL;
+	}
+	if (old == busy && d->retired == NULL)
+		d->retired = old;
+	else
+		config_free(old);
+}
+
 int
 daemon_reload(struct daemon *d, char **error)
 {
@@ -129,7 +146,7 @@ daemon_reload(struct daemon *d, char **error)
 	control_set_limits(d->control, &limits);
 	control_set_group(d->control, has_group, gid);
 	supervisor_set_config(d->sv, cfg);
-	config_free(old);
+	retire(d, old);
 	log_send(LOG_NOTICE, MSGID_CONFIG_RELOADED, LOG_FIELDS(field), "reloaded configuration %s",
 		 d->config_path);
 	daemon_notify("READY=1");
@@ -279,6 +296,7 @@ out:
 	d.sv = supervisor_free(d.sv);
 	d.status = status_free(d.status);
 	config_free(d.config);
+	config_free(d.retired);
 	ev_loop_destroy(d.loop);
 	return rc;
 }

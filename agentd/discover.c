@@ -27,6 +27,7 @@ struct discover {
 	bool looking;		/* waiting for the Vault watcher's first verdict */
 	struct vaultwatch *vw;	/* owns the Vault pods and the vault-sealed check */
 	struct bootstrap *bootstrap;	/* running */
+	const struct config *boot_cfg;	/* the config it borrowed */
 	struct discover_watch *watches;	/* clients following it */
 	bool init_unshown;		/* Vault initialised; no client has seen the keys yet */
 	bool held;			/* a reset test tears the stack down: hands off */
@@ -167,6 +168,7 @@ on_bootstrap_done(void *arg, int err, const char *msg)
 {
 	struct discover *d = arg;
 	d->bootstrap = NULL;
+	d->boot_cfg = NULL;
 	if (d->vw)
 		vaultwatch_bootstrap_unsealing(d->vw, false);
 	watches_done(d, err, msg);
@@ -192,7 +194,9 @@ start_bootstrap(struct discover *d, const char *why)
 	snprintf(reason, sizeof reason, "bootstrapping: %s", why);
 	supervisor_set_state(d->sv, SV_BOOTSTRAP, reason);
 	log_send(LOG_NOTICE, NULL, LOG_FIELDS("AGENTD_BOOTSTRAP=1"), "bootstrap starts: %s", why);
+	d->boot_cfg = *d->cfgp;
 	if (bootstrap_start(d->loop, apiprobe_kube(d->probe), d->http, *d->cfgp, &ops, d, &d->bootstrap) < 0) {
+		d->boot_cfg = NULL;
 		watches_done(d, -ENOMEM, "bootstrap could not start");
 		finish(d, SV_DEGRADED, "bootstrap could not start");
 	}
@@ -267,6 +271,12 @@ bool
 discover_bootstrapping(const struct discover *d)
 {
 	return d->bootstrap != NULL;
+}
+
+const struct config *
+discover_bootstrap_config(const struct discover *d)
+{
+	return d->bootstrap ? d->boot_cfg : NULL;
 }
 
 static void

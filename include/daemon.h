@@ -23,6 +23,7 @@ struct daemon {
 	struct ev_loop *loop;
 	const char *config_path;   /* borrowed from argv */
 	struct config *config;
+	struct config *retired;    /* replaced by a reload, still borrowed by a bootstrap */
 	struct status *status;
 	struct supervisor *sv;
 	struct control *control;

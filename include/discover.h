@@ -49,5 +49,8 @@ bool discover_take_init(struct discover *d);
 int discover_hold(struct discover *d);
 void discover_release(struct discover *d);
 bool discover_bootstrapping(const struct discover *d);
+/* The config a bootstrap under way borrowed (bootstrap_start), NULL when none
+ * runs: a reload keeps it alive until the bootstrap ends (daemon_reload). */
+const struct config *discover_bootstrap_config(const struct discover *d);
 
 #endif

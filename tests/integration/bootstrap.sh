@@ -75,15 +75,19 @@ rm -f "$T/state/stack.json"
 simctl drop 6
 ( sleep 1; simctl fail 3 ) &
 faults=$!
+# and two reloads mid-run: the bootstrap keeps the configuration it started with
+( sleep 0.3; kill -HUP "$AGENTD_PID"; sleep 0.5; kill -HUP "$AGENTD_PID" ) &
+reloads=$!
 timeout 180 "$AGENTCTL" -s "$AGENTD_SOCK" bootstrap >"$T/boot4.out" 2>"$T/boot4.err"
 rc=$?
-wait "$faults"
+wait "$faults" "$reloads"
 # Drops the bootstrap did not use up (it reuses its connections) would hit the
 # observations below: the cluster is observed without faults.
 simctl clear-faults >/dev/null
 # The 503 window (fail 3, opened at t=1s) may outlast a fast bootstrap: observe only
 # after it has closed, so the snapshot below sees the cluster, not the fault.
 sleep 3.5
+check reloads-mid-bootstrap test "$(grep -c 'reloaded configuration' "$T/agentd.log")" -ge 2
 if [ "$rc" = 0 ]; then pass bootstrap-survives-faults
 else fail bootstrap-survives-faults "rc $rc: $(tail -2 "$T/boot4.err")"; fi
 snap >"$T/after4"

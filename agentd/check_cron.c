@@ -7,6 +7,7 @@
 
 #include "checks.h"
 #include "cron.h"
+#include "jpath.h"
 #include "rfc3339.h"
 
 static bool
@@ -35,8 +36,8 @@ static int
 schedule_of(const struct checks_input *in, const cJSON *cj, struct cron_schedule **s, const struct tz **zone,
 	    char *err, size_t errsize)
 {
-	const cJSON *spec = checks_get(cj, "spec");
-	const char *spec_s = checks_str(spec, "schedule"), *zn;
+	const cJSON *spec = jpath_get(cj, "spec");
+	const char *spec_s = jpath_str(spec, "schedule"), *zn;
 	char *msg = NULL;
 	int r;
 
@@ -50,7 +51,7 @@ schedule_of(const struct checks_input *in, const cJSON *cj, struct cron_schedule
 		free(msg);
 		return r;
 	}
-	zn = cron_zone_name(*s) ? cron_zone_name(*s) : checks_str(spec, "timeZone");
+	zn = cron_zone_name(*s) ? cron_zone_name(*s) : jpath_str(spec, "timeZone");
 	*zone = NULL;
 	if (!zn || !*zn || strcmp(zn, "UTC") == 0 || strcmp(zn, "Etc/UTC") == 0)
 		return 0;
@@ -70,9 +71,9 @@ owned_by(const cJSON *job, const char *cj)
 {
 	const cJSON *ref;
 
-	cJSON_ArrayForEach(ref, checks_get(checks_get(job, "metadata"), "ownerReferences"))
-		if (checks_str(ref, "kind") && strcmp(checks_str(ref, "kind"), "CronJob") == 0 && checks_str(ref, "name") &&
-		    strcmp(checks_str(ref, "name"), cj) == 0)
+	cJSON_ArrayForEach(ref, jpath_get(jpath_get(job, "metadata"), "ownerReferences"))
+		if (jpath_str(ref, "kind") && strcmp(jpath_str(ref, "kind"), "CronJob") == 0 && jpath_str(ref, "name") &&
+		    strcmp(jpath_str(ref, "name"), cj) == 0)
 			return true;
 	return false;
 }
@@ -84,14 +85,14 @@ finished(const cJSON *job, int64_t *when, const cJSON **failed)
 	const cJSON *c;
 
 	*failed = NULL;
-	cJSON_ArrayForEach(c, checks_get(checks_get(job, "status"), "conditions")) {
-		const char *t = checks_str(c, "type"), *s = checks_str(c, "status");
+	cJSON_ArrayForEach(c, jpath_get(jpath_get(job, "status"), "conditions")) {
+		const char *t = jpath_str(c, "type"), *s = jpath_str(c, "status");
 
 		if (!t || !s || strcmp(s, "True") != 0 || (strcmp(t, "Complete") != 0 && strcmp(t, "Failed") != 0))
 			continue;
 		if (strcmp(t, "Failed") == 0)
 			*failed = c;
-		if (!time_of(checks_str(checks_get(job, "status"), "completionTime"), when) && !time_of(checks_str(c, "lastTransitionTime"), when))
+		if (!time_of(jpath_str(jpath_get(job, "status"), "completionTime"), when) && !time_of(jpath_str(c, "lastTransitionTime"), when))
 			*when = 0;
 		return true;
 	}
@@ -105,12 +106,12 @@ too_many_missed_event(const struct checks_input *in, const char *ns, const char 
 	int64_t t;
 
 	cJSON_ArrayForEach(ev, in->events) {
-		const cJSON *io = checks_get(ev, "involvedObject");
+		const cJSON *io = jpath_get(ev, "involvedObject");
 
-		if (checks_str(ev, "reason") && strcmp(checks_str(ev, "reason"), "TooManyMissedTimes") == 0 && checks_str(io, "kind") &&
-		    strcmp(checks_str(io, "kind"), "CronJob") == 0 && checks_str(io, "name") && strcmp(checks_str(io, "name"), name) == 0 &&
-		    checks_str(checks_get(ev, "metadata"), "namespace") && strcmp(checks_str(checks_get(ev, "metadata"), "namespace"), ns) == 0 &&
-		    time_of(checks_str(ev, "lastTimestamp"), &t) && t >= since)
+		if (jpath_str(ev, "reason") && strcmp(jpath_str(ev, "reason"), "TooManyMissedTimes") == 0 && jpath_str(io, "kind") &&
+		    strcmp(jpath_str(io, "kind"), "CronJob") == 0 && jpath_str(io, "name") && strcmp(jpath_str(io, "name"), name) == 0 &&
+		    jpath_str(jpath_get(ev, "metadata"), "namespace") && strcmp(jpath_str(jpath_get(ev, "metadata"), "namespace"), ns) == 0 &&
+		    time_of(jpath_str(ev, "lastTimestamp"), &t) && t >= since)
 			return true;
 	}
 	return false;
@@ -126,7 +127,7 @@ last_run(const struct checks_input *in, const char *check, const char *ns, const
 
 	cJSON_ArrayForEach(job, in->jobs) {
 		const cJSON *failed;
-		const char *jns = checks_str(checks_get(job, "metadata"), "namespace");
+		const char *jns = jpath_str(jpath_get(job, "metadata"), "namespace");
 		int64_t t;
 
 		if (!jns || strcmp(jns, ns) != 0 || !owned_by(job, name) || !finished(job, &t, &failed))
@@ -140,23 +141,23 @@ last_run(const struct checks_input *in, const char *check, const char *ns, const
 	if (has_next)
 		snprintf(nextw, sizeof(nextw), "; next at %s", fmt(next, b2));
 	if (newest_failed) {
-		const char *jname = checks_str(checks_get(newest, "metadata"), "name");
+		const char *jname = jpath_str(jpath_get(newest, "metadata"), "name");
 		int64_t started;
 
-		if (!time_of(checks_str(checks_get(newest, "status"), "startTime"), &started) &&
-		    !time_of(checks_str(checks_get(newest, "metadata"), "creationTimestamp"), &started))
+		if (!time_of(jpath_str(jpath_get(newest, "status"), "startTime"), &started) &&
+		    !time_of(jpath_str(jpath_get(newest, "metadata"), "creationTimestamp"), &started))
 			started = newest_t;
 		if (while_sealed(in, started) || while_sealed(in, newest_t))
 			check_results_add(out, check, false, STATUS_WARNING,
 					  "CronJob %s/%s: its last run, Job %s, failed (%s) while Vault was sealed: the agent got no secrets (fix: agentctl unseal; the next run retries%s)",
-					  ns, name, jname ? jname : "?", checks_str(newest_failed, "reason") ? checks_str(newest_failed, "reason") : "Failed",
+					  ns, name, jname ? jname : "?", jpath_str(newest_failed, "reason") ? jpath_str(newest_failed, "reason") : "Failed",
 					  nextw);
 		else
 			check_results_add(out, check, false, STATUS_WARNING,
 					  "CronJob %s/%s: its last run, Job %s, failed (%s: %s) (fix: read kubectl logs -n %s job/%s%s)",
 					  ns, name, jname ? jname : "?",
-					  checks_str(newest_failed, "reason") ? checks_str(newest_failed, "reason") : "Failed",
-					  checks_str(newest_failed, "message") ? checks_str(newest_failed, "message") : "no message", ns,
+					  jpath_str(newest_failed, "reason") ? jpath_str(newest_failed, "reason") : "Failed",
+					  jpath_str(newest_failed, "message") ? jpath_str(newest_failed, "message") : "no message", ns,
 					  jname ? jname : "?", nextw);
 		return;
 	}
@@ -166,7 +167,7 @@ last_run(const struct checks_input *in, const char *check, const char *ns, const
 	else if (newest)
 		check_results_add(out, check, true, STATUS_CRITICAL, "CronJob %s/%s fired on time%s%s, last run %s succeeded%s",
 				  ns, name, has_last ? " (last at " : "", has_last ? fmt(last, b1) : "",
-				  checks_str(checks_get(newest, "metadata"), "name") ? checks_str(checks_get(newest, "metadata"), "name") : "?", nextw);
+				  jpath_str(jpath_get(newest, "metadata"), "name") ? jpath_str(jpath_get(newest, "metadata"), "name") : "?", nextw);
 	else
 		check_results_add(out, check, true, STATUS_CRITICAL, "CronJob %s/%s fired on time (last at %s)%s", ns,
 				  name, fmt(last, b1), nextw);
@@ -175,8 +176,8 @@ last_run(const struct checks_input *in, const char *check, const char *ns, const
 static void
 one(const struct checks_input *in, const cJSON *cj, struct check_results *out)
 {
-	const cJSON *md = checks_get(cj, "metadata"), *spec = checks_get(cj, "spec"), *dl;
-	const char *name = checks_str(md, "name"), *ns = checks_str(md, "namespace");
+	const cJSON *md = jpath_get(cj, "metadata"), *spec = jpath_get(cj, "spec"), *dl;
+	const char *name = jpath_str(md, "name"), *ns = jpath_str(md, "namespace");
 	struct cron_schedule *s = NULL;
 	const struct tz *zone;
 	struct cron_recent rec;
@@ -184,7 +185,7 @@ one(const struct checks_input *in, const cJSON *cj, struct check_results *out)
 	bool has_last, has_next, due;
 	char check[300], err[256], b1[RFC3339_MAX], b2[RFC3339_MAX];
 
-	if (!name || !ns || cJSON_IsTrue(checks_get(spec, "suspend")))
+	if (!name || !ns || cJSON_IsTrue(jpath_get(spec, "suspend")))
 		return;
 	snprintf(check, sizeof(check), "cron-%s", name);
 	if (schedule_of(in, cj, &s, &zone, err, sizeof(err)) < 0) {
@@ -193,11 +194,11 @@ one(const struct checks_input *in, const cJSON *cj, struct check_results *out)
 				  ns, name, err);
 		return;
 	}
-	time_of(checks_str(md, "creationTimestamp"), &creation);
-	has_last = time_of(checks_str(checks_get(cj, "status"), "lastScheduleTime"), &last);
+	time_of(jpath_str(md, "creationTimestamp"), &creation);
+	has_last = time_of(jpath_str(jpath_get(cj, "status"), "lastScheduleTime"), &last);
 	has_next = cron_next(s, zone, in->now, &next) == 0;
 	due = cron_prev(s, zone, in->now - in->grace, &expected) == 0 && expected > creation;
-	dl = checks_get(spec, "startingDeadlineSeconds");
+	dl = jpath_get(spec, "startingDeadlineSeconds");
 	if (cron_most_recent(s, zone, creation, has_last, last, cJSON_IsNumber(dl) ? (int64_t)dl->valuedouble : -1,
 			     cJSON_IsNumber(dl), in->now, &rec) == 0 &&
 	    rec.missed == CRON_MISSED_MANY) {
@@ -250,7 +251,7 @@ checks_cron_deadline(const struct checks_input *in, int64_t *when)
 		char err[256];
 		int64_t f;
 
-		if (cJSON_IsTrue(checks_get(checks_get(cj, "spec"), "suspend")) || schedule_of(in, cj, &s, &zone, err, sizeof(err)) < 0)
+		if (cJSON_IsTrue(jpath_get(jpath_get(cj, "spec"), "suspend")) || schedule_of(in, cj, &s, &zone, err, sizeof(err)) < 0)
 			continue;
 		if (cron_next(s, zone, in->now - in->grace, &f) == 0 && (!any || f + in->grace < best)) {
 			best = f + in->grace;

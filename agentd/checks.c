@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "checks.h"
+#include "jpath.h"
 #include "kstatus.h"
 #include "lint.h"
 #include "rfc3339.h"
@@ -21,24 +22,10 @@
 /* Problems spelled out in one message; the rest are counted. */
 #define MAX_SHOWN 3
 
-const cJSON *
-checks_get(const cJSON *o, const char *k)
-{
-	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
-}
-
-const char *
-checks_str(const cJSON *o, const char *k)
-{
-	const cJSON *v = checks_get(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static const char *
 md_str(const cJSON *o, const char *k)
 {
-	return checks_str(checks_get(o, "metadata"), k);
+	return jpath_str(jpath_get(o, "metadata"), k);
 }
 
 static const char *
@@ -156,7 +143,7 @@ find_named(const cJSON *arr, const char *ns, const char *name)
 static bool
 is_kind(const cJSON *o, const char *kind)
 {
-	const char *k = checks_str(o, "kind");
+	const char *k = jpath_str(o, "kind");
 
 	return k && strcmp(k, kind) == 0;
 }
@@ -208,7 +195,7 @@ check_pss_labels(const struct checks_input *in, struct check_results *out)
 	}
 	cJSON_ArrayForEach(o, in->expected) {
 		const char *ns = md_str(o, "name");
-		const cJSON *live, *want = checks_get(checks_get(o, "metadata"), "labels"), *have;
+		const cJSON *live, *want = jpath_get(jpath_get(o, "metadata"), "labels"), *have;
 
 		if (!is_kind(o, "Namespace") || !ns)
 			continue;
@@ -218,14 +205,14 @@ check_pss_labels(const struct checks_input *in, struct check_results *out)
 			problem(&p, "namespace %s does not exist (fix: agentctl bootstrap)", ns);
 			continue;
 		}
-		have = checks_get(checks_get(live, "metadata"), "labels");
+		have = jpath_get(jpath_get(live, "metadata"), "labels");
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 			char key[64];
 			const char *w, *h;
 
 			snprintf(key, sizeof(key), PSS_PREFIX "%s", keys[i]);
-			w = checks_str(want, key);
-			h = checks_str(have, key);
+			w = jpath_str(want, key);
+			h = jpath_str(have, key);
 			if (!w || (h && strcmp(w, h) == 0))
 				continue;
 			if (h)
@@ -250,7 +237,7 @@ check_pss_labels(const struct checks_input *in, struct check_results *out)
 static bool
 pod_running(const cJSON *pod)
 {
-	const char *phase = checks_str(checks_get(pod, "status"), "phase");
+	const char *phase = jpath_str(jpath_get(pod, "status"), "phase");
 
 	return phase && (strcmp(phase, "Running") == 0 || strcmp(phase, "Pending") == 0) &&
 	       !md_str(pod, "deletionTimestamp");
@@ -292,9 +279,9 @@ owner_kind(const cJSON *o, const char **name)
 {
 	const cJSON *ref;
 
-	cJSON_ArrayForEach(ref, checks_get(checks_get(o, "metadata"), "ownerReferences")) {
-		*name = checks_str(ref, "name");
-		return checks_str(ref, "kind");
+	cJSON_ArrayForEach(ref, jpath_get(jpath_get(o, "metadata"), "ownerReferences")) {
+		*name = jpath_str(ref, "name");
+		return jpath_str(ref, "kind");
 	}
 	*name = NULL;
 	return NULL;
@@ -305,8 +292,8 @@ job_finished(const cJSON *job)
 {
 	const cJSON *c;
 
-	cJSON_ArrayForEach(c, checks_get(checks_get(job, "status"), "conditions")) {
-		const char *t = checks_str(c, "type"), *s = checks_str(c, "status");
+	cJSON_ArrayForEach(c, jpath_get(jpath_get(job, "status"), "conditions")) {
+		const char *t = jpath_str(c, "type"), *s = jpath_str(c, "status");
 
 		if (t && s && strcmp(s, "True") == 0 && (strcmp(t, "Complete") == 0 || strcmp(t, "Failed") == 0))
 			return true;
@@ -329,18 +316,18 @@ recent_crash(const struct checks_input *in, const cJSON *pod, char *ctr, size_t 
 {
 	const cJSON *cs;
 
-	cJSON_ArrayForEach(cs, checks_get(checks_get(pod, "status"), "containerStatuses")) {
-		const cJSON *term = checks_get(checks_get(cs, "lastState"), "terminated"), *code = checks_get(term, "exitCode");
-		const char *fin = checks_str(term, "finishedAt");
+	cJSON_ArrayForEach(cs, jpath_get(jpath_get(pod, "status"), "containerStatuses")) {
+		const cJSON *term = jpath_get(jpath_get(cs, "lastState"), "terminated"), *code = jpath_get(term, "exitCode");
+		const char *fin = jpath_str(term, "finishedAt");
 		int64_t t;
 
-		const char *why = checks_str(term, "reason");
+		const char *why = jpath_str(term, "reason");
 
 		if (why && strcmp(why, "Unknown") == 0)
 			continue;
 		if (cJSON_IsNumber(code) && code->valueint != 0 && fin && rfc3339_parse(fin, &t) == 0 &&
 		    in->now - t < SETTLE_SECONDS) {
-			snprintf(ctr, size, "%s", or_q(checks_str(cs, "name")));
+			snprintf(ctr, size, "%s", or_q(jpath_str(cs, "name")));
 			return true;
 		}
 	}
@@ -352,7 +339,7 @@ static void
 pod_problem(const struct checks_input *in, const cJSON *pod, struct problems *p)
 {
 	const char *ns = or_q(md_str(pod, "namespace")), *name = or_q(md_str(pod, "name"));
-	const char *phase = checks_str(checks_get(pod, "status"), "phase");
+	const char *phase = jpath_str(jpath_get(pod, "status"), "phase");
 	const char *okind, *oname;
 	char ctr[254];
 	struct kstatus ks;
@@ -410,9 +397,9 @@ pod_problem(const struct checks_input *in, const cJSON *pod, struct problems *p)
 static const char *
 event_time(const cJSON *ev)
 {
-	const char *t = checks_str(ev, "lastTimestamp");
+	const char *t = jpath_str(ev, "lastTimestamp");
 
-	return t ? t : checks_str(ev, "eventTime");
+	return t ? t : jpath_str(ev, "eventTime");
 }
 
 /* Why pod creation for a workload fails, from its recent FailedCreate events. */
@@ -424,8 +411,8 @@ failed_create(const struct checks_input *in, const char *ns, const char *kind, c
 	int64_t newest_t = 0;
 
 	cJSON_ArrayForEach(ev, in->events) {
-		const cJSON *io = checks_get(ev, "involvedObject");
-		const char *r = checks_str(ev, "reason"), *ik = checks_str(io, "kind"), *in_ = checks_str(io, "name");
+		const cJSON *io = jpath_get(ev, "involvedObject");
+		const char *r = jpath_str(ev, "reason"), *ik = jpath_str(io, "kind"), *in_ = jpath_str(io, "name");
 		const char *ens = md_str(ev, "namespace");
 		int64_t t;
 
@@ -447,7 +434,7 @@ failed_create(const struct checks_input *in, const char *ns, const char *kind, c
 	}
 	if (!newest)
 		return;
-	const char *m = or_q(checks_str(newest, "message"));
+	const char *m = or_q(jpath_str(newest, "message"));
 	if (strstr(m, "exceeded quota"))
 		problem(p, "%s %s/%s cannot create pods, refused by the ResourceQuota: %s (fix: raise quota.* in the values override, or lower the pod's requests)",
 			kind, ns, name, m);
@@ -558,7 +545,7 @@ check_secrets(const struct checks_input *in, struct check_results *out)
 
 		if (ns && agent_namespace(in, ns))
 			problem(&p, "plain Secret %s/%s (type %s) in the agents' namespace (fix: move its values into Vault with agentctl secret import-k8s, then delete it)",
-				ns, or_q(md_str(o, "name")), or_q(checks_str(o, "type")));
+				ns, or_q(md_str(o, "name")), or_q(jpath_str(o, "type")));
 	}
 	lint_findings(in, in->pods, "no-secrets", true, "deliver it through the Vault Agent annotations instead", &p,
 		      out);
@@ -613,7 +600,7 @@ checks_quantity(const char *s, double *out)
 static bool
 covers(const cJSON *hard, const char *a, const char *b)
 {
-	return checks_get(hard, a) || (b && checks_get(hard, b));
+	return jpath_get(hard, a) || (b && jpath_get(hard, b));
 }
 
 void
@@ -631,7 +618,7 @@ check_quota(const struct checks_input *in, struct check_results *out)
 		if ((from_expected && !is_kind(ns, "Namespace")) || !name || !agent_namespace(in, name))
 			continue;
 		cJSON_ArrayForEach(q, in->quotas) {
-			const cJSON *hard = checks_get(checks_get(q, "spec"), "hard");
+			const cJSON *hard = jpath_get(jpath_get(q, "spec"), "hard");
 			const char *qns = md_str(q, "namespace");
 			char missing[128] = "";
 
@@ -662,11 +649,11 @@ check_quota(const struct checks_input *in, struct check_results *out)
 		return;
 	}
 	cJSON_ArrayForEach(q, in->quotas) {
-		const cJSON *st = checks_get(q, "status"), *h;
+		const cJSON *st = jpath_get(q, "status"), *h;
 
-		cJSON_ArrayForEach(h, checks_get(st, "hard")) {
+		cJSON_ArrayForEach(h, jpath_get(st, "hard")) {
 			double hv, uv;
-			const char *used = checks_str(checks_get(st, "used"), h->string);
+			const char *used = jpath_str(jpath_get(st, "used"), h->string);
 
 			if (!cJSON_IsString(h) || !used || checks_quantity(h->valuestring, &hv) < 0 ||
 			    checks_quantity(used, &uv) < 0 || hv <= 0)
@@ -688,7 +675,7 @@ check_quota(const struct checks_input *in, struct check_results *out)
 static bool
 empty_selector(const cJSON *sel)
 {
-	const cJSON *ml = checks_get(sel, "matchLabels"), *me = checks_get(sel, "matchExpressions");
+	const cJSON *ml = jpath_get(sel, "matchLabels"), *me = jpath_get(sel, "matchExpressions");
 
 	return (!ml || cJSON_GetArraySize(ml) == 0) && (!me || cJSON_GetArraySize(me) == 0);
 }
@@ -696,19 +683,19 @@ empty_selector(const cJSON *sel)
 static bool
 default_deny(const cJSON *np)
 {
-	const cJSON *spec = checks_get(np, "spec"), *t;
+	const cJSON *spec = jpath_get(np, "spec"), *t;
 	bool ingress = false, egress = false;
 
-	if (!spec || !empty_selector(checks_get(spec, "podSelector")))
+	if (!spec || !empty_selector(jpath_get(spec, "podSelector")))
 		return false;
-	cJSON_ArrayForEach(t, checks_get(spec, "policyTypes")) {
+	cJSON_ArrayForEach(t, jpath_get(spec, "policyTypes")) {
 		if (cJSON_IsString(t) && strcmp(t->valuestring, "Ingress") == 0)
 			ingress = true;
 		if (cJSON_IsString(t) && strcmp(t->valuestring, "Egress") == 0)
 			egress = true;
 	}
-	return ingress && egress && cJSON_GetArraySize(checks_get(spec, "ingress")) == 0 &&
-	       cJSON_GetArraySize(checks_get(spec, "egress")) == 0;
+	return ingress && egress && cJSON_GetArraySize(jpath_get(spec, "ingress")) == 0 &&
+	       cJSON_GetArraySize(jpath_get(spec, "egress")) == 0;
 }
 
 void
@@ -751,8 +738,8 @@ endpoints_ready(const struct checks_input *in, const char *ns, const char *name)
 {
 	const cJSON *ep = find_named(in->endpoints, ns, name), *s;
 
-	cJSON_ArrayForEach(s, checks_get(ep, "subsets"))
-		if (cJSON_GetArraySize(checks_get(s, "addresses")) > 0)
+	cJSON_ArrayForEach(s, jpath_get(ep, "subsets"))
+		if (cJSON_GetArraySize(jpath_get(s, "addresses")) > 0)
 			return true;
 	return false;
 }
@@ -761,10 +748,10 @@ static void
 webhook_entry(const struct checks_input *in, const char *cfg, const cJSON *want, const cJSON *have,
 	      struct problems *p)
 {
-	const char *wh = or_q(checks_str(want, "name"));
-	const cJSON *svc = checks_get(checks_get(have, "clientConfig"), "service");
-	const char *ca = checks_str(checks_get(have, "clientConfig"), "caBundle");
-	const char *wf = checks_str(want, "failurePolicy"), *hf = checks_str(have, "failurePolicy");
+	const char *wh = or_q(jpath_str(want, "name"));
+	const cJSON *svc = jpath_get(jpath_get(have, "clientConfig"), "service");
+	const char *ca = jpath_str(jpath_get(have, "clientConfig"), "caBundle");
+	const char *wf = jpath_str(want, "failurePolicy"), *hf = jpath_str(have, "failurePolicy");
 
 	if (!ca || !*ca)
 		problem(p, "webhook %s/%s has no caBundle yet (the injector writes it when it starts; fix: check kubectl logs -n vault deploy/vault-agent-injector)",
@@ -772,13 +759,13 @@ webhook_entry(const struct checks_input *in, const char *cfg, const cJSON *want,
 	if (wf && (!hf || strcmp(wf, hf) != 0))
 		problem(p, "webhook %s/%s has failurePolicy %s, the stack ships %s (fix: agentctl bootstrap re-applies it)",
 			cfg, wh, hf ? hf : "(default Fail)", wf);
-	if (!cJSON_Compare(checks_get(want, "namespaceSelector"), checks_get(have, "namespaceSelector"), true))
+	if (!cJSON_Compare(jpath_get(want, "namespaceSelector"), jpath_get(have, "namespaceSelector"), true))
 		problem(p, "webhook %s/%s has a namespaceSelector other than the shipped one (it must only see the agents' namespace; fix: agentctl bootstrap re-applies it)",
 			cfg, wh);
-	if (svc && checks_str(svc, "namespace") && checks_str(svc, "name") &&
-	    !endpoints_ready(in, checks_str(svc, "namespace"), checks_str(svc, "name")))
+	if (svc && jpath_str(svc, "namespace") && jpath_str(svc, "name") &&
+	    !endpoints_ready(in, jpath_str(svc, "namespace"), jpath_str(svc, "name")))
 		problem(p, "webhook %s/%s: Service %s/%s has no ready endpoints, so agent pods cannot be created (fix: check Deployment vault/vault-agent-injector)",
-			cfg, wh, checks_str(svc, "namespace"), checks_str(svc, "name"));
+			cfg, wh, jpath_str(svc, "namespace"), jpath_str(svc, "name"));
 }
 
 void
@@ -806,17 +793,17 @@ check_webhook(const struct checks_input *in, struct check_results *out)
 				name);
 			continue;
 		}
-		cJSON_ArrayForEach(w, checks_get(o, "webhooks")) {
+		cJSON_ArrayForEach(w, jpath_get(o, "webhooks")) {
 			const cJSON *hw = NULL, *x;
 
-			cJSON_ArrayForEach(x, checks_get(live, "webhooks"))
-				if (checks_str(x, "name") && checks_str(w, "name") && strcmp(checks_str(x, "name"), checks_str(w, "name")) == 0)
+			cJSON_ArrayForEach(x, jpath_get(live, "webhooks"))
+				if (jpath_str(x, "name") && jpath_str(w, "name") && strcmp(jpath_str(x, "name"), jpath_str(w, "name")) == 0)
 					hw = x;
 			if (hw)
 				webhook_entry(in, name, w, hw, &p);
 			else
 				problem(&p, "MutatingWebhookConfiguration %s lacks webhook %s (fix: agentctl bootstrap)", name,
-					or_q(checks_str(w, "name")));
+					or_q(jpath_str(w, "name")));
 		}
 	}
 	char ok[160];
@@ -839,8 +826,8 @@ audit_line(const char *line, size_t len)
 	if (len < 2 || line[0] != '{')
 		return false;
 	j = cJSON_ParseWithLength(line, len);
-	t = checks_str(j, "type");
-	yes = t && (strcmp(t, "request") == 0 || strcmp(t, "response") == 0) && cJSON_IsObject(checks_get(j, "request"));
+	t = jpath_str(j, "type");
+	yes = t && (strcmp(t, "request") == 0 || strcmp(t, "response") == 0) && cJSON_IsObject(jpath_get(j, "request"));
 	cJSON_Delete(j);
 	return yes;
 }
@@ -855,7 +842,7 @@ checks_vault_audit(const cJSON *sys_audit, const char *token_error, const char *
 	if (sys_audit) {
 		cJSON_ArrayForEach(d, sys_audit)
 			if (cJSON_IsObject(d))
-				strbuf_printf(&b, "%s%s (%s)", b.len ? ", " : "", d->string, or_q(checks_str(d, "type")));
+				strbuf_printf(&b, "%s%s (%s)", b.len ? ", " : "", d->string, or_q(jpath_str(d, "type")));
 		if (b.len)
 			check_results_add(out, "vault-audit", true, STATUS_CRITICAL, "audit device %s enabled", b.s);
 		else

@@ -2,7 +2,8 @@
  *
  * args: {"key": STR} or {"reset": true}.  The key is copied into a locked
  * secret buffer and the request's copy is wiped at once; it never appears in
- * a reply, an error or a log line. */
+ * a reply, an error or a log line.  Once Vault is unsealed the reply also
+ * names the pods the seal held ("held_pods"), which agentd now follows. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 
 struct unseal_req {
 	struct control_req *req;   /* NULL once the client went away */
+	struct vaultwatch *vw;
 };
 
 static void
@@ -50,7 +52,8 @@ on_done(enum unseal_outcome verdict, const char *summary, const struct unseal_re
 {
 	struct unseal_req *u = data;
 	struct control_req *req = u->req;
-	cJSON *o, *pods;
+	struct vaultwatch *vw = u->vw;
+	cJSON *o, *pods, *held = NULL;
 
 	free(u);
 	if (req == NULL)
@@ -67,10 +70,14 @@ on_done(enum unseal_outcome verdict, const char *summary, const struct unseal_re
 	}
 	o = cJSON_CreateObject();
 	pods = pods_json(res);
+	if (verdict == UNSEAL_UNSEALED)
+		held = vaultwatch_held_pods(vw);
 	if (o == NULL || pods == NULL || !cJSON_AddStringToObject(o, "result", unseal_outcome_name(verdict)) ||
-	    !cJSON_AddStringToObject(o, "message", summary) || !cJSON_AddItemToObject(o, "pods", pods)) {
+	    !cJSON_AddStringToObject(o, "message", summary) || !cJSON_AddItemToObject(o, "pods", pods) ||
+	    (held != NULL && !cJSON_AddItemToObject(o, "held_pods", held))) {
 		cJSON_Delete(o);
 		cJSON_Delete(pods);
+		cJSON_Delete(held);
 		control_error(req, PROTO_E_INTERNAL, "out of memory");
 		return;
 	}
@@ -121,6 +128,7 @@ cmd_unseal(struct control_req *req, struct daemon *d)
 		return;
 	}
 	u->req = req;
+	u->vw = d->vaultwatch;
 	control_req_on_cancel(req, on_cancel, u);
 	r = vaultwatch_unseal(d->vaultwatch, s, "agentctl", on_done, u, why, sizeof(why));
 	if (r < 0) {

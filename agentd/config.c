@@ -75,6 +75,7 @@ static const struct key vault_keys[] = {
 	  "app.kubernetes.io/name=vault,app.kubernetes.io/component=server", 0, 0, NULL, NULL },
 	{ "port", K_UINT, OFF(vault.port), false, "8200", 1, 65535, NULL, NULL },
 	{ "address", K_URL, OFF(vault.address), true, NULL, 0, 0, NULL, NULL },
+	{ "pod_recovery_deadline", K_DURATION, OFF(vault.pod_recovery_deadline), false, "6m", SEC, 24 * HOUR, NULL, NULL },
 	{ "init", K_MAP, 0, false, NULL, 0, 0, vault_init_keys, check_vault_init },
 	{ 0 }
 };

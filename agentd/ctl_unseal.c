@@ -33,13 +33,25 @@ print_result(struct ctl *c, enum proto_type type, const cJSON *payload, void *da
 {
 	const char *result = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "result"));
 	const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "message"));
+	const cJSON *held = cJSON_GetObjectItemCaseSensitive(payload, "held_pods"), *p;
 
 	(void)type;
 	(void)data;
-	if (c->json)
+	if (c->json) {
 		ctl_print_json(c, payload);
-	else
+	} else {
 		printf("%s\n", msg ? msg : "?");
+		if (cJSON_GetArraySize(held) > 0)
+			printf("%d pod%s held by the seal not running yet; agentd follows them (agentctl status):\n",
+			       cJSON_GetArraySize(held), cJSON_GetArraySize(held) == 1 ? "" : "s");
+		cJSON_ArrayForEach(p, held) {
+			const char *ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "namespace"));
+			const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "name"));
+			const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "waiting"));
+
+			printf("  %s/%s: %s\n", ns ? ns : "?", name ? name : "?", why ? why : "?");
+		}
+	}
 	/* DESIGN.md: exit 1 while Vault is still sealed. */
 	if (result != NULL && (strcmp(result, "progress") == 0 || strcmp(result, "duplicate") == 0))
 		return CTL_EXIT_NOT_OK;

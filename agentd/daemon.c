@@ -252,6 +252,7 @@ daemon_run(const char *config_path, struct config *cfg)
 		log_error("cannot set up the Kubernetes client");
 		goto out;
 	}
+	discover_set_vaultwatch(d.discover, d.vaultwatch);
 	fd = open_socket(&d, has_group, gid, &unlink_path);
 	if (fd < 0)
 		goto out;
@@ -288,8 +289,8 @@ out:
 		ev_timer_stop(d.loop, &d.watchdog);
 	d.control = control_free(d.control);
 	d.verify = verify_free(d.verify);
-	d.vaultwatch = vaultwatch_free(d.vaultwatch);
 	d.discover = discover_free(d.discover);
+	d.vaultwatch = vaultwatch_free(d.vaultwatch);
 	d.apiprobe = apiprobe_free(d.apiprobe);
 	d.http = http_client_free(d.http);
 	d.sv = supervisor_free(d.sv);

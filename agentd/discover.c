@@ -1,4 +1,4 @@
-/* discover — stack presence and Vault seal state after the API came up. */
+/* discover — stack presence after the API came up; the Vault verdict is the watcher's. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@
 #include "kinds.h"
 #include "kube.h"
 #include "log.h"
-#include "vault.h"
+#include "vaultwatch.h"
 
 struct discover {
 	struct ev_loop *loop;
@@ -24,11 +24,8 @@ struct discover {
 	struct config *const *cfgp;
 	ev_timer again;
 	bool running;
-	struct vault *vault;
-	cJSON *pods;		/* being built */
-	unsigned waiting;	/* seal-status answers outstanding */
-	char sealed_msg[512];
-	bool any_sealed;
+	bool looking;		/* waiting for the Vault watcher's first verdict */
+	struct vaultwatch *vw;	/* owns the Vault pods and the vault-sealed check */
 	struct bootstrap *bootstrap;	/* running */
 	const struct config *boot_cfg;	/* the config it borrowed */
 	struct discover_watch *watches;	/* clients following it */
@@ -66,7 +63,6 @@ static void
 finish(struct discover *d, enum sv_state state, const char *reason)
 {
 	d->running = false;
-	d->vault = vault_free(d->vault);
 	/* The API went away while we looked: the probe owns wait-api, not us.  A
 	 * look that began before a hold says nothing about the stack now. */
 	const struct status_check *api = status_get(d->st, "api");
@@ -88,122 +84,48 @@ api_lost(struct discover *d, const struct kube_result *r)
 {
 	char reason[600];
 	d->running = false;
-	d->vault = vault_free(d->vault);
-	cJSON_Delete(d->pods);
-	d->pods = NULL;
 	snprintf(reason, sizeof reason, "API lost during discovery: %s", r->message);
 	supervisor_api_result(d->sv, false, reason);
 }
 
 static void
-all_pods_answered(struct discover *d)
+on_verdict(enum vaultwatch_verdict verdict, const char *message, void *data)
 {
-	int n = cJSON_GetArraySize(d->pods);
-	supervisor_set_vault_pods(d->sv, d->pods);
-	d->pods = NULL;
-	if (n == 0) {
-		status_set(d->st, "vault-sealed", false, STATUS_CRITICAL, "no running Vault server pod in namespace %s",
-			   (*d->cfgp)->vault.namespace);
+	struct discover *d = data;
+
+	d->looking = false;
+	switch (verdict) {
+	case VAULTWATCH_NO_POD:
 		finish(d, SV_DEGRADED, "no running Vault server pod");
 		return;
-	}
-	if (d->any_sealed) {
-		status_set(d->st, "vault-sealed", false, STATUS_CRITICAL, "%s", d->sealed_msg);
-		finish(d, SV_VAULT_SEALED, d->sealed_msg);
+	case VAULTWATCH_NOT_UNSEALED:
+		finish(d, SV_VAULT_SEALED, message);
 		return;
+	case VAULTWATCH_PENDING:
+		/* Not a failure: a state the stack is in already stays. */
+		if (supervisor_state(d->sv) == SV_STARTING || supervisor_state(d->sv) == SV_WAIT_API)
+			finish(d, SV_VAULT_SEALED, message);
+		else
+			finish(d, supervisor_state(d->sv), message);
+		return;
+	case VAULTWATCH_UNSEALED:
+		break;
 	}
-	status_set(d->st, "vault-sealed", true, STATUS_CRITICAL, "every Vault pod is initialised and unsealed");
 	finish(d, status_all_ok(d->st) ? SV_HEALTHY : SV_DEGRADED,
 	       status_all_ok(d->st) ? "stack present, every check passes" : "stack present, some check fails");
 }
 
-struct pod_ctx {
-	struct discover *d;
-	char name[254];
-};
-
+/* The stack is there: what state it is in follows from Vault, which the
+ * watcher reads (one source of truth for the seal state). */
 static void
-on_seal(void *arg, const struct vault_reply *r, const struct vault_seal *s)
+look_at_vault(struct discover *d)
 {
-	struct pod_ctx *pc = arg;
-	struct discover *d = pc->d;
-	cJSON *p = cJSON_CreateObject();
-	if (p) {
-		cJSON_AddStringToObject(p, "name", pc->name);
-		cJSON_AddBoolToObject(p, "initialized", s && s->initialized);
-		cJSON_AddBoolToObject(p, "sealed", !s || s->sealed);
-		cJSON_AddNumberToObject(p, "progress", s ? s->progress : 0);
-		cJSON_AddNumberToObject(p, "threshold", s ? s->t : 0);
-		if (!s)
-			cJSON_AddStringToObject(p, "error", r->message);
-		cJSON_AddItemToArray(d->pods, p);
-	}
-	if (!s || s->sealed || !s->initialized) {
-		size_t o = strlen(d->sealed_msg);
-		if (!s)
-			snprintf(d->sealed_msg + o, sizeof d->sealed_msg - o, "%s%s: seal status unknown (%s)",
-				 o ? "; " : "", pc->name, r->message);
-		else if (!s->initialized)
-			snprintf(d->sealed_msg + o, sizeof d->sealed_msg - o, "%s%s is not initialised", o ? "; " : "",
-				 pc->name);
-		else
-			snprintf(d->sealed_msg + o, sizeof d->sealed_msg - o, "%s%s is sealed (unseal progress %d/%d)",
-				 o ? "; " : "", pc->name, s->progress, s->t);
-		d->any_sealed = true;
-	}
-	free(pc);
-	if (--d->waiting == 0)
-		all_pods_answered(d);
-}
-
-static void
-on_pods(void *arg, const struct kube_result *r)
-{
-	struct discover *d = arg;
-	if (api_unusable(r)) {
-		api_lost(d, r);
+	if (!d->vw || vaultwatch_first_look(d->vw, on_verdict, d) < 0) {
+		d->looking = false;
+		finish(d, SV_DEGRADED, "cannot watch the Vault pods");
 		return;
 	}
-	if (r->err) {
-		char reason[600];
-		snprintf(reason, sizeof reason, "cannot list Vault pods: %s", r->message);
-		finish(d, SV_DEGRADED, reason);
-		return;
-	}
-	const struct config *cfg = *d->cfgp;
-	int rc = cfg->vault.address ? vault_new_direct(d->http, cfg->vault.address, NULL,
-						       (long)cfg->api.request_timeout, &d->vault)
-				    : vault_new_proxy(apiprobe_kube(d->probe), cfg->vault.namespace, cfg->vault.port,
-						      &d->vault);
-	d->pods = cJSON_CreateArray();
-	if (rc < 0 || !d->pods) {
-		finish(d, SV_DEGRADED, "out of memory");
-		return;
-	}
-	d->waiting = 1;	/* held until every request is started */
-	d->any_sealed = false;
-	d->sealed_msg[0] = '\0';
-	const cJSON *item;
-	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(r->json, "items")) {
-		const cJSON *md = cJSON_GetObjectItemCaseSensitive(item, "metadata");
-		const cJSON *st = cJSON_GetObjectItemCaseSensitive(item, "status");
-		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(md, "name"));
-		const char *ip = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "podIP"));
-		if (!name || !ip || !*ip || cJSON_GetObjectItemCaseSensitive(md, "deletionTimestamp"))
-			continue;	/* not running yet, or going away: nothing to ask */
-		struct pod_ctx *pc = calloc(1, sizeof *pc);
-		if (!pc)
-			continue;
-		pc->d = d;
-		snprintf(pc->name, sizeof pc->name, "%s", name);
-		d->waiting++;
-		if (vault_seal_status(d->vault, name, on_seal, pc) < 0) {
-			d->waiting--;
-			free(pc);
-		}
-	}
-	if (--d->waiting == 0)
-		all_pods_answered(d);
+	d->looking = true;
 }
 
 static void
@@ -214,6 +136,14 @@ on_bootstrap_line(void *arg, const char *line)
 	/* The line only names the file; the keys themselves never pass here. */
 	if (strncmp(line, "vault: ", 7) == 0 && strstr(line, " initialised (") != NULL)
 		d->init_unshown = true;
+	/* While the bootstrap holds the keys and unseals, a sealed Vault is its
+	 * business: the watcher neither warns nor asks for a key. */
+	if (d->vw && strncmp(line, "vault: ", 7) == 0) {
+		if (strstr(line, " is not initialised: initialising") || strstr(line, " is sealed: unsealing with the keys"))
+			vaultwatch_bootstrap_unsealing(d->vw, true);
+		else if (strstr(line, " unsealed") && line[strlen(line) - 1] == 'd')
+			vaultwatch_bootstrap_unsealing(d->vw, false);
+	}
 	for (struct discover_watch *w = d->watches; w; w = w->next)
 		if (w->ops.progress)
 			w->ops.progress(w->arg, line);
@@ -239,6 +169,8 @@ on_bootstrap_done(void *arg, int err, const char *msg)
 	struct discover *d = arg;
 	d->bootstrap = NULL;
 	d->boot_cfg = NULL;
+	if (d->vw)
+		vaultwatch_bootstrap_unsealing(d->vw, false);
 	watches_done(d, err, msg);
 	if (err == 0) {
 		log_send(LOG_NOTICE, NULL, LOG_FIELDS("AGENTD_BOOTSTRAP=1"), "bootstrap complete: %s", msg);
@@ -375,11 +307,7 @@ on_namespace(void *arg, const struct kube_result *r)
 		finish(d, SV_DEGRADED, reason);
 		return;
 	}
-	struct kube *k = apiprobe_kube(d->probe);
-	int rc = kube_list(k, kinds_find(kube_kinds(k), "v1", "Pod"), cfg->vault.namespace, cfg->vault.selector, NULL,
-			   on_pods, d, NULL);
-	if (rc < 0)
-		finish(d, SV_DEGRADED, "cannot list Vault pods");
+	look_at_vault(d);
 }
 
 static void
@@ -401,8 +329,20 @@ run(struct discover *d)
 static void
 on_api_up(struct supervisor *sv, void *data)
 {
+	struct discover *d = data;
+
 	(void)sv;
-	run(data);
+	/* A look that began before the API went away again starts afresh. */
+	if (d->looking)
+		look_at_vault(d);
+	else
+		run(d);
+}
+
+void
+discover_set_vaultwatch(struct discover *d, struct vaultwatch *vw)
+{
+	d->vw = vw;
 }
 
 struct discover *
@@ -427,13 +367,13 @@ discover_free(struct discover *d)
 	supervisor_set_api_up(d->sv, NULL, NULL);
 	ev_timer_stop(d->loop, &d->again);
 	bootstrap_cancel(d->bootstrap);
+	if (d->vw && d->looking)
+		vaultwatch_first_look_cancel(d->vw);
 	while (d->watches) {
 		struct discover_watch *w = d->watches;
 		d->watches = w->next;
 		free(w);
 	}
-	vault_free(d->vault);
-	cJSON_Delete(d->pods);
 	free(d);
 	return NULL;
 }

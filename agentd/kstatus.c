@@ -5,33 +5,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "jpath.h"
 #include "kstatus.h"
 #include "rfc3339.h"
-
-static const cJSON *
-field(const cJSON *o, const char *path)
-{
-	char key[64];
-	const char *dot;
-
-	while (o && *path) {
-		dot = strchr(path, '.');
-		size_t n = dot ? (size_t)(dot - path) : strlen(path);
-
-		if (n >= sizeof(key) || !cJSON_IsObject(o))
-			return NULL;
-		memcpy(key, path, n);
-		key[n] = '\0';
-		o = cJSON_GetObjectItemCaseSensitive(o, key);
-		path = dot ? dot + 1 : path + n;
-	}
-	return o;
-}
 
 static const char *
 str(const cJSON *o, const char *path, const char *def)
 {
-	const cJSON *v = field(o, path);
+	const cJSON *v = jpath_find(o, path);
 
 	return cJSON_IsString(v) ? v->valuestring : def;
 }
@@ -39,7 +20,7 @@ str(const cJSON *o, const char *path, const char *def)
 static bool
 int_field(const cJSON *o, const char *path, long long *out)
 {
-	const cJSON *v = field(o, path);
+	const cJSON *v = jpath_find(o, path);
 
 	if (!cJSON_IsNumber(v) || !(v->valuedouble >= -9e18 && v->valuedouble <= 9e18))
 		return false;
@@ -72,7 +53,7 @@ set(struct kstatus *k, enum kstatus_status st, const char *reason, const char *f
 static const cJSON *
 condition(const cJSON *obj, const char *type)
 {
-	const cJSON *c, *conds = field(obj, "status.conditions");
+	const cJSON *c, *conds = jpath_find(obj, "status.conditions");
 
 	if (!cJSON_IsArray(conds))
 		return NULL;
@@ -131,7 +112,7 @@ deployment(const cJSON *o, struct kstatus *k)
 	long long spec = num(o, "spec.replicas", 1), replicas = num(o, "status.replicas", 0);
 	long long updated = num(o, "status.updatedReplicas", 0), ready = num(o, "status.readyReplicas", 0);
 	long long avail = num(o, "status.availableReplicas", 0);
-	const cJSON *c, *conds = field(o, "status.conditions");
+	const cJSON *c, *conds = jpath_find(o, "status.conditions");
 
 	if (cJSON_IsArray(conds))
 		cJSON_ArrayForEach(c, conds) {
@@ -249,7 +230,7 @@ job(const cJSON *o, struct kstatus *k)
 	long long par = num(o, "spec.parallelism", 1), compl = num(o, "spec.completions", par);
 	long long succeeded = num(o, "status.succeeded", 0), active = num(o, "status.active", 0);
 	long long failed = num(o, "status.failed", 0);
-	const cJSON *c, *conds = field(o, "status.conditions");
+	const cJSON *c, *conds = jpath_find(o, "status.conditions");
 
 	if (cJSON_IsArray(conds))
 		cJSON_ArrayForEach(c, conds) {
@@ -291,7 +272,7 @@ find_waiting(const cJSON *o, const char *const *reasons, enum kstatus_cause caus
 	size_t i, r;
 
 	for (i = 0; i < 2; i++) {
-		const cJSON *arr = field(o, lists[i]);
+		const cJSON *arr = jpath_find(o, lists[i]);
 
 		if (!cJSON_IsArray(arr))
 			continue;
@@ -320,7 +301,7 @@ waiting_message(const cJSON *o, const char *name)
 	size_t i;
 
 	for (i = 0; i < 2; i++) {
-		const cJSON *arr = field(o, lists[i]);
+		const cJSON *arr = jpath_find(o, lists[i]);
 
 		if (!cJSON_IsArray(arr))
 			continue;
@@ -335,7 +316,7 @@ waiting_message(const cJSON *o, const char *name)
 static bool
 init_blocked(const cJSON *o, struct kstatus *k, int *done, int *total)
 {
-	const cJSON *cs, *arr = field(o, "status.initContainerStatuses"), *spec = field(o, "spec.initContainers");
+	const cJSON *cs, *arr = jpath_find(o, "status.initContainerStatuses"), *spec = jpath_find(o, "spec.initContainers");
 	int i = 0;
 
 	*total = cJSON_IsArray(spec) ? cJSON_GetArraySize(spec) : cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : 0;
@@ -343,7 +324,7 @@ init_blocked(const cJSON *o, struct kstatus *k, int *done, int *total)
 	if (!cJSON_IsArray(arr))
 		return false;
 	cJSON_ArrayForEach(cs, arr) {
-		const cJSON *term = field(cs, "state.terminated");
+		const cJSON *term = jpath_find(cs, "state.terminated");
 
 		if (term && num(term, "exitCode", -1) == 0) {
 			i++;
@@ -428,7 +409,7 @@ pvc(const cJSON *o, struct kstatus *k)
 static int
 crd(const cJSON *o, struct kstatus *k)
 {
-	const cJSON *c, *conds = field(o, "status.conditions");
+	const cJSON *c, *conds = jpath_find(o, "status.conditions");
 
 	if (cJSON_IsArray(conds))
 		cJSON_ArrayForEach(c, conds) {

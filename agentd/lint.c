@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jpath.h"
 #include "lint.h"
 
 struct ctx {
@@ -52,25 +53,11 @@ add(struct ctx *c, bool note, const char *check, const cJSON *node, const char *
 		c->res->violations++;
 }
 
-static const cJSON *
-get(const cJSON *o, const char *k)
-{
-	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
-}
-
-static const char *
-get_str(const cJSON *o, const char *k)
-{
-	const cJSON *v = get(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* O[K] if it is an array, else NULL (cJSON_ArrayForEach accepts NULL). */
 static const cJSON *
 arr(const cJSON *o, const char *k)
 {
-	const cJSON *v = get(o, k);
+	const cJSON *v = jpath_get(o, k);
 
 	return cJSON_IsArray(v) ? v : NULL;
 }
@@ -108,7 +95,7 @@ check_resources(struct ctx *c, const cJSON *ctr, const char *name)
 	static const char *const need[][2] = {
 		{ "requests", "cpu" }, { "requests", "memory" }, { "limits", "cpu" }, { "limits", "memory" },
 	};
-	const cJSON *res = get(ctr, "resources");
+	const cJSON *res = jpath_get(ctr, "resources");
 	char missing[96] = "";
 	size_t i;
 
@@ -118,7 +105,7 @@ check_resources(struct ctx *c, const cJSON *ctr, const char *name)
 		return;
 	}
 	for (i = 0; i < 4; i++) {
-		const cJSON *v = get(get(res, need[i][0]), need[i][1]);
+		const cJSON *v = jpath_get(jpath_get(res, need[i][0]), need[i][1]);
 
 		if (!present(v))
 			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s.%s",
@@ -131,7 +118,7 @@ check_resources(struct ctx *c, const cJSON *ctr, const char *name)
 static void
 check_image(struct ctx *c, const cJSON *ctr, const char *name)
 {
-	const cJSON *img = get(ctr, "image");
+	const cJSON *img = jpath_get(ctr, "image");
 
 	if (placeholder(img)) {
 		add(c, true, "image-digest", img, "container %s: image is the unrendered placeholder %s; digest not checked (pass --values)",
@@ -149,19 +136,19 @@ check_container_secrets(struct ctx *c, const cJSON *ctr, const char *name)
 	const cJSON *e;
 
 	cJSON_ArrayForEach(e, arr(ctr, "env")) {
-		const cJSON *ref = get(get(e, "valueFrom"), "secretKeyRef");
+		const cJSON *ref = jpath_get(jpath_get(e, "valueFrom"), "secretKeyRef");
 
 		if (ref)
 			add(c, false, "no-secrets", ref, "container %s: env %s reads Secret %s via secretKeyRef; take it from Vault",
-			    name, get_str(e, "name") ? get_str(e, "name") : "?",
-			    get_str(ref, "name") ? get_str(ref, "name") : "?");
+			    name, jpath_str(e, "name") ? jpath_str(e, "name") : "?",
+			    jpath_str(ref, "name") ? jpath_str(ref, "name") : "?");
 	}
 	cJSON_ArrayForEach(e, arr(ctr, "envFrom")) {
-		const cJSON *ref = get(e, "secretRef");
+		const cJSON *ref = jpath_get(e, "secretRef");
 
 		if (ref)
 			add(c, false, "no-secrets", ref, "container %s: envFrom reads Secret %s; take it from Vault", name,
-			    get_str(ref, "name") ? get_str(ref, "name") : "?");
+			    jpath_str(ref, "name") ? jpath_str(ref, "name") : "?");
 	}
 }
 
@@ -174,17 +161,17 @@ is_true(const cJSON *v)
 static void
 check_security(struct ctx *c, const cJSON *ctr, const char *name)
 {
-	const cJSON *sc = get(ctr, "securityContext"), *d;
+	const cJSON *sc = jpath_get(ctr, "securityContext"), *d;
 	const cJSON *at = sc ? sc : ctr;
 	bool all = false;
 
-	if (!is_true(get(sc, "readOnlyRootFilesystem")))
+	if (!is_true(jpath_get(sc, "readOnlyRootFilesystem")))
 		add(c, false, "read-only-root", at, "container %s must set securityContext.readOnlyRootFilesystem=true",
 		    name);
-	if (!cJSON_IsFalse(get(sc, "allowPrivilegeEscalation")))
+	if (!cJSON_IsFalse(jpath_get(sc, "allowPrivilegeEscalation")))
 		add(c, false, "privilege-escalation", at,
 		    "container %s must set securityContext.allowPrivilegeEscalation=false", name);
-	cJSON_ArrayForEach(d, arr(get(sc, "capabilities"), "drop"))
+	cJSON_ArrayForEach(d, arr(jpath_get(sc, "capabilities"), "drop"))
 		if (cJSON_IsString(d) && strcmp(d->valuestring, "ALL") == 0)
 			all = true;
 	if (!all)
@@ -195,17 +182,17 @@ static void
 check_pod(struct ctx *c, const cJSON *spec)
 {
 	static const char *const lists[] = { "initContainers", "containers", "ephemeralContainers" };
-	const cJSON *sc = get(spec, "securityContext"), *ctr, *vol, *seccomp = get(get(sc, "seccompProfile"), "type");
+	const cJSON *sc = jpath_get(spec, "securityContext"), *ctr, *vol, *seccomp = jpath_get(jpath_get(sc, "seccompProfile"), "type");
 	size_t i;
 
-	if (!is_true(get(sc, "runAsNonRoot")))
+	if (!is_true(jpath_get(sc, "runAsNonRoot")))
 		add(c, false, "run-as-non-root", sc ? sc : spec, "pod must set securityContext.runAsNonRoot=true");
 	if (!cJSON_IsString(seccomp) ||
 	    (strcmp(seccomp->valuestring, "RuntimeDefault") != 0 && strcmp(seccomp->valuestring, "Localhost") != 0))
 		add(c, false, "seccomp", sc ? sc : spec, "pod must set securityContext.seccompProfile.type=RuntimeDefault");
 	for (i = 0; i < 3; i++)
 		cJSON_ArrayForEach(ctr, arr(spec, lists[i])) {
-			const char *name = get_str(ctr, "name") ? get_str(ctr, "name") : "?";
+			const char *name = jpath_str(ctr, "name") ? jpath_str(ctr, "name") : "?";
 
 			check_resources(c, ctr, name);
 			check_image(c, ctr, name);
@@ -213,19 +200,19 @@ check_pod(struct ctx *c, const cJSON *spec)
 			check_security(c, ctr, name);
 		}
 	cJSON_ArrayForEach(vol, arr(spec, "volumes")) {
-		const char *vname = get_str(vol, "name") ? get_str(vol, "name") : "?";
-		const cJSON *src, *ed = get(vol, "emptyDir");
+		const char *vname = jpath_str(vol, "name") ? jpath_str(vol, "name") : "?";
+		const cJSON *src, *ed = jpath_get(vol, "emptyDir");
 
-		if (get(vol, "secret"))
-			add(c, false, "no-secrets", get(vol, "secret"), "volume %s mounts Secret %s; take it from Vault",
-			    vname, get_str(get(vol, "secret"), "secretName") ? get_str(get(vol, "secret"), "secretName") : "?");
-		src = arr(get(vol, "projected"), "sources");
+		if (jpath_get(vol, "secret"))
+			add(c, false, "no-secrets", jpath_get(vol, "secret"), "volume %s mounts Secret %s; take it from Vault",
+			    vname, jpath_str(jpath_get(vol, "secret"), "secretName") ? jpath_str(jpath_get(vol, "secret"), "secretName") : "?");
+		src = arr(jpath_get(vol, "projected"), "sources");
 		cJSON_ArrayForEach(ctr, src)
-			if (get(ctr, "secret"))
-				add(c, false, "no-secrets", get(ctr, "secret"),
+			if (jpath_get(ctr, "secret"))
+				add(c, false, "no-secrets", jpath_get(ctr, "secret"),
 				    "projected volume %s includes Secret %s; take it from Vault", vname,
-				    get_str(get(ctr, "secret"), "name") ? get_str(get(ctr, "secret"), "name") : "?");
-		if (ed && !present(get(ed, "sizeLimit")))
+				    jpath_str(jpath_get(ctr, "secret"), "name") ? jpath_str(jpath_get(ctr, "secret"), "name") : "?");
+		if (ed && !present(jpath_get(ed, "sizeLimit")))
 			add(c, false, "emptydir-size", ed, "emptyDir volume %s has no sizeLimit", vname);
 	}
 }
@@ -252,8 +239,8 @@ check_pss(struct ctx *c, const cJSON *meta, const cJSON *spec, enum pss_level le
 int
 lint_object(const cJSON *obj, enum pss_level level, unsigned minor, unsigned flags, struct lint_result *res)
 {
-	const cJSON *meta = get(obj, "metadata"), *pmeta, *spec;
-	const char *kind = get_str(obj, "kind"), *name = get_str(meta, "name"), *ns = get_str(meta, "namespace");
+	const cJSON *meta = jpath_get(obj, "metadata"), *pmeta, *spec;
+	const char *kind = jpath_str(obj, "kind"), *name = jpath_str(meta, "name"), *ns = jpath_str(meta, "namespace");
 	char who[512];
 	struct ctx c = { res, who, false };
 
@@ -272,15 +259,15 @@ lint_object(const cJSON *obj, enum pss_level level, unsigned minor, unsigned fla
 int
 lint_namespace_policy(const cJSON *ns, enum pss_level *level, unsigned *minor)
 {
-	const cJSON *labels = get(get(ns, "metadata"), "labels");
-	const char *kind = get_str(ns, "kind"), *l, *v;
+	const cJSON *labels = jpath_get(jpath_get(ns, "metadata"), "labels");
+	const char *kind = jpath_str(ns, "kind"), *l, *v;
 	enum pss_level lv;
 	unsigned mv = PSS_VERSION_LATEST;
 
 	if (!kind || strcmp(kind, "Namespace") != 0)
 		return -ENOENT;
-	l = get_str(labels, "pod-security.kubernetes.io/enforce");
-	v = get_str(labels, "pod-security.kubernetes.io/enforce-version");
+	l = jpath_str(labels, "pod-security.kubernetes.io/enforce");
+	v = jpath_str(labels, "pod-security.kubernetes.io/enforce-version");
 	if (!l || pss_level_parse(l, &lv) < 0)
 		return -ENOENT;
 	if (v && pss_version_parse(v, &mv) < 0)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jpath.h"
 #include "manifest.h"
 #include "yamljson.h"
 
@@ -373,13 +374,6 @@ manifest_stack_free(struct manifest_stack *s)
 	return NULL;
 }
 
-static const char *
-get_string(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* Checks one substituted document and records its identity. */
 static int
 check_doc(const struct yamljson *y, const char *file, cJSON *doc, size_t idx, struct manifest_object *mo,
@@ -402,8 +396,8 @@ check_doc(const struct yamljson *y, const char *file, cJSON *doc, size_t idx, st
 	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(md, "namespace");
 	if (ns && !(cJSON_IsString(ns) && ns->valuestring[0]))
 		return errat(y, file, ns, err, "document %zu: metadata.namespace must be a non-empty string", idx + 1);
-	mo->api_version = get_string(doc, "apiVersion");
-	mo->kind = get_string(doc, "kind");
+	mo->api_version = jpath_str(doc, "apiVersion");
+	mo->kind = jpath_str(doc, "kind");
 	mo->name = name->valuestring;
 	mo->namespace = ns ? ns->valuestring : NULL;
 	struct yamljson_pos pos;

@@ -9,33 +9,17 @@
 
 #include <ev.h>
 
+#include "jpath.h"
 #include "kube.h"
 #include "proof.h"
 
 #define POLL_S 0.5
 #define SECRET_PREFIX "vault.hashicorp.com/agent-inject-secret-"
 
-static const cJSON *
-get(const cJSON *o, const char *path)
-{
-	char key[64];
-
-	while (o && *path) {
-		size_t n = strcspn(path, ".");
-		if (n >= sizeof key)
-			return NULL;
-		memcpy(key, path, n);
-		key[n] = '\0';
-		o = cJSON_GetObjectItemCaseSensitive(o, key);
-		path += n + (path[n] == '.');
-	}
-	return o;
-}
-
 static const char *
 get_str(const cJSON *o, const char *path)
 {
-	return cJSON_GetStringValue(get(o, path));
+	return cJSON_GetStringValue(jpath_find(o, path));
 }
 
 int
@@ -43,9 +27,9 @@ proof_job_from_cronjob(const cJSON *cj, const char *job_name, cJSON **out, const
 {
 	const char *name = get_str(cj, "metadata.name"), *uid = get_str(cj, "metadata.uid");
 	const char *ns = get_str(cj, "metadata.namespace");
-	const cJSON *spec = get(cj, "spec.jobTemplate.spec");
-	const cJSON *labels = get(cj, "spec.jobTemplate.metadata.labels");
-	const cJSON *annots = get(cj, "spec.jobTemplate.metadata.annotations");
+	const cJSON *spec = jpath_find(cj, "spec.jobTemplate.spec");
+	const cJSON *labels = jpath_find(cj, "spec.jobTemplate.metadata.labels");
+	const cJSON *annots = jpath_find(cj, "spec.jobTemplate.metadata.annotations");
 	const cJSON *it;
 
 	if (!name || !uid || !cJSON_IsObject(spec)) {
@@ -109,7 +93,7 @@ cmp_str(const void *a, const void *b)
 cJSON *
 proof_expected_files(const cJSON *cj)
 {
-	const cJSON *annots = get(cj, "spec.jobTemplate.spec.template.metadata.annotations"), *it;
+	const cJSON *annots = jpath_find(cj, "spec.jobTemplate.spec.template.metadata.annotations"), *it;
 	const char *names[64];
 	size_t n = 0;
 
@@ -212,7 +196,7 @@ proof_check_log(const char *task, const char *log, const cJSON *expected, const 
 		const cJSON *f = name ? find_file(seen, name) : NULL;
 		if (f) {
 			cJSON_AddItemToArray(files, cJSON_Duplicate(f, true));
-			if (!*missing && cJSON_GetArraySize(get(f, "keys")) == 0)
+			if (!*missing && cJSON_GetArraySize(jpath_find(f, "keys")) == 0)
 				*missing = name;
 			continue;
 		}
@@ -267,7 +251,7 @@ finish(struct proof *p, const char *reason, const cJSON *check)
 		else
 			cJSON_AddNullToObject(r, "pod");
 		cJSON_AddNumberToObject(r, "seconds", (double)(long)((ev_now(p->loop) - p->started) * 10) / 10);
-		const cJSON *files = check ? get(check, "files") : NULL;
+		const cJSON *files = check ? jpath_find(check, "files") : NULL;
 		cJSON_AddItemToObject(r, "files", files ? cJSON_Duplicate(files, true) : cJSON_CreateArray());
 	}
 	const struct proof_ops *ops = p->ops;
@@ -325,7 +309,7 @@ log_done(void *arg, const struct kube_result *res)
 		snprintf(why, sizeof why, "job %s/%s: secret file %s did not arrive from Vault (or has no keys)",
 			 PROOF_NAMESPACE, p->job, missing);
 		finish(p, why, check);
-	} else if (!cJSON_IsTrue(get(check, "result_ok"))) {
+	} else if (!cJSON_IsTrue(jpath_find(check, "result_ok"))) {
 		snprintf(why, sizeof why, "job %s/%s completed but its log has no agent-task=%s result=ok",
 			 PROOF_NAMESPACE, p->job, p->task);
 		finish(p, why, check);
@@ -348,7 +332,7 @@ pods_done(void *arg, const struct kube_result *res)
 		fail_api(p, "pods of the job", res);
 		return;
 	}
-	cJSON_ArrayForEach(it, get(res->json, "items")) {
+	cJSON_ArrayForEach(it, jpath_find(res->json, "items")) {
 		const char *ts = get_str(it, "metadata.creationTimestamp");
 		const char *best = pod ? get_str(pod, "metadata.creationTimestamp") : NULL;
 		if (!pod || (ts && best && strcmp(ts, best) >= 0))
@@ -361,15 +345,15 @@ pods_done(void *arg, const struct kube_result *res)
 		finish(p, why, NULL);
 		return;
 	}
-	cJSON_ArrayForEach(it, get(pod, "status.containerStatuses")) {
-		const cJSON *term = get(it, "state.terminated");
+	cJSON_ArrayForEach(it, jpath_find(pod, "status.containerStatuses")) {
+		const cJSON *term = jpath_find(it, "state.terminated");
 		if (!term)
-			term = get(it, "lastState.terminated");
+			term = jpath_find(it, "lastState.terminated");
 		const char *cn = get_str(it, "name");
 		if (term && cn && strcmp(cn, p->container) == 0) {
 			const char *rs = get_str(term, "reason");
 			snprintf(p->pod_reason, sizeof p->pod_reason, "container %s exited %d (%s)", cn,
-				 (int)cJSON_GetNumberValue(get(term, "exitCode")), rs ? rs : "no reason");
+				 (int)cJSON_GetNumberValue(jpath_find(term, "exitCode")), rs ? rs : "no reason");
 		}
 	}
 	const char *pod_name = get_str(pod, "metadata.name");
@@ -405,7 +389,7 @@ job_done(void *arg, const struct kube_result *res)
 		ev_timer_start(p->loop, &p->poll);
 		return;
 	}
-	cJSON_ArrayForEach(c, get(res->json, "status.conditions")) {
+	cJSON_ArrayForEach(c, jpath_find(res->json, "status.conditions")) {
 		const char *type = get_str(c, "type"), *st = get_str(c, "status");
 		if (!type || !st || strcmp(st, "True") != 0)
 			continue;
@@ -486,7 +470,7 @@ cronjob_done(void *arg, const struct kube_result *res)
 	}
 	/* Unique per run, like kubectl users do by hand: TASK-manual-<ms since epoch, hex>. */
 	snprintf(p->job, sizeof p->job, "%s-manual-%llx", p->task, (unsigned long long)(ev_now(p->loop) * 1000));
-	const char *cn = get_str(cJSON_GetArrayItem(get(res->json, "spec.jobTemplate.spec.template.spec.containers"), 0),
+	const char *cn = get_str(cJSON_GetArrayItem(jpath_find(res->json, "spec.jobTemplate.spec.template.spec.containers"), 0),
 				 "name");
 	snprintf(p->container, sizeof p->container, "%s", cn ? cn : p->task);
 	p->expected = proof_expected_files(res->json);

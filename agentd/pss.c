@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jpath.h"
 #include "pss.h"
 #include "strbuf.h"
 
@@ -85,32 +86,18 @@ sb_setters(struct strbuf *d, bool pod, const struct names *c)
 }
 
 static const cJSON *
-get(const cJSON *o, const char *k)
-{
-	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
-}
-
-static const cJSON *
 get_obj(const cJSON *o, const char *k)
 {
-	const cJSON *v = get(o, k);
+	const cJSON *v = jpath_get(o, k);
 
 	return cJSON_IsObject(v) ? v : NULL;
-}
-
-static const char *
-get_str(const cJSON *o, const char *k)
-{
-	const cJSON *v = get(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 /* 1 true, 0 false, -1 unset or not a boolean */
 static int
 get_bool(const cJSON *o, const char *k)
 {
-	const cJSON *v = get(o, k);
+	const cJSON *v = jpath_get(o, k);
 
 	if (cJSON_IsTrue(v))
 		return 1;
@@ -122,7 +109,7 @@ get_bool(const cJSON *o, const char *k)
 static const char *
 cname(const cJSON *c)
 {
-	const char *n = get_str(c, "name");
+	const char *n = jpath_str(c, "name");
 
 	return n ? n : "";
 }
@@ -146,7 +133,7 @@ visit_containers(struct ev *e, container_fn fn, void *arg)
 	size_t i;
 
 	for (i = 0; i < 3; i++) {
-		const cJSON *arr = get(e->spec, lists[i]);
+		const cJSON *arr = jpath_get(e->spec, lists[i]);
 
 		if (!cJSON_IsArray(arr))
 			continue;
@@ -235,7 +222,7 @@ user_namespaced(const struct ev *e)
 static bool
 is_windows(const struct ev *e)
 {
-	const char *os = get_str(get_obj(e->spec, "os"), "name");
+	const char *os = jpath_str(get_obj(e->spec, "os"), "name");
 
 	return os && strcmp(os, "windows") == 0;
 }
@@ -283,11 +270,11 @@ check_host_path_volumes(struct ev *e)
 {
 	struct names bad = { 0 };
 	struct strbuf d = { 0 };
-	const cJSON *vol, *vols = get(e->spec, "volumes");
+	const cJSON *vol, *vols = jpath_get(e->spec, "volumes");
 
 	if (cJSON_IsArray(vols))
 		cJSON_ArrayForEach(vol, vols)
-			if (get(vol, "hostPath") && !cJSON_IsNull(get(vol, "hostPath")))
+			if (jpath_get(vol, "hostPath") && !cJSON_IsNull(jpath_get(vol, "hostPath")))
 				names_add(&bad, cname(vol), false);
 	track_oom(e, &bad);
 	if (bad.n) {
@@ -308,7 +295,7 @@ static void
 c_hostports(struct ev *e, const cJSON *c, void *arg)
 {
 	struct hostports *h = arg;
-	const cJSON *p, *ports = get(c, "ports");
+	const cJSON *p, *ports = jpath_get(c, "ports");
 	bool bad = false;
 	char buf[32];
 
@@ -316,7 +303,7 @@ c_hostports(struct ev *e, const cJSON *c, void *arg)
 	if (!cJSON_IsArray(ports))
 		return;
 	cJSON_ArrayForEach(p, ports) {
-		const cJSON *hp = get(p, "hostPort");
+		const cJSON *hp = jpath_get(p, "hostPort");
 		char *s;
 
 		if (!cJSON_IsNumber(hp) || hp->valuedouble == 0)
@@ -384,7 +371,7 @@ c_caps(struct ev *e, const cJSON *c, void *arg)
 {
 	struct capcheck *k = arg;
 	const cJSON *caps = get_obj(sc_of(c), "capabilities"), *x;
-	const cJSON *add = get(caps, "add"), *drop = get(caps, "drop");
+	const cJSON *add = jpath_get(caps, "add"), *drop = jpath_get(caps, "drop");
 	bool bad = false, dropped_all = false;
 
 	(void)e;
@@ -450,7 +437,7 @@ struct apparmor {
 static bool
 apparmor_type_ok(const cJSON *profile)
 {
-	const char *t = get_str(profile, "type");
+	const char *t = jpath_str(profile, "type");
 
 	return !profile || (t && (strcmp(t, "RuntimeDefault") == 0 || strcmp(t, "Localhost") == 0));
 }
@@ -465,7 +452,7 @@ c_apparmor(struct ev *e, const cJSON *c, void *arg)
 	(void)e;
 	if (apparmor_type_ok(p))
 		return;
-	t = get_str(p, "type");
+	t = jpath_str(p, "type");
 	strbuf_printf(&a->d, "%scontainer \"%s\"=\"%s\"", a->n++ ? ", " : "", cname(c), t ? t : "");
 }
 
@@ -479,7 +466,7 @@ check_apparmor(struct ev *e)
 	size_t i;
 
 	if (!apparmor_type_ok(p)) {
-		const char *t = get_str(p, "type");
+		const char *t = jpath_str(p, "type");
 
 		strbuf_printf(&a.d, "pod \"%s\"", t ? t : "");
 		a.n++;
@@ -497,7 +484,7 @@ check_apparmor(struct ev *e)
 	track_oom(e, &bad);
 	names_sort(&bad);
 	for (i = 0; i < bad.n; i++) {
-		const cJSON *v = get(get_obj(e->meta, "annotations"), bad.v[i]);
+		const cJSON *v = jpath_get(get_obj(e->meta, "annotations"), bad.v[i]);
 
 		strbuf_printf(&a.d, "%s%s=\"%s\"", a.n++ ? ", " : "", bad.v[i],
 			  cJSON_IsString(v) ? v->valuestring : "");
@@ -519,7 +506,7 @@ struct selinux {
 static bool
 selinux_check(struct selinux *s, const cJSON *opts)
 {
-	const char *t = get_str(opts, "type"), *u = get_str(opts, "user"), *r = get_str(opts, "role");
+	const char *t = jpath_str(opts, "type"), *u = jpath_str(opts, "user"), *r = jpath_str(opts, "role");
 	bool bad = false;
 
 	if (!opts)
@@ -599,7 +586,7 @@ static void
 c_procmount(struct ev *e, const cJSON *c, void *arg)
 {
 	struct procmount *p = arg;
-	const char *pm = get_str(sc_of(c), "procMount");
+	const char *pm = jpath_str(sc_of(c), "procMount");
 
 	(void)e;
 	if (pm && *pm && strcmp(pm, "Default") != 0) {
@@ -658,7 +645,7 @@ check_seccomp_baseline_annotations(struct ev *e)
 	if (bad.n) {
 		strbuf_printf(&d, "forbidden %s ", plural("annotation", "annotations", bad.n));
 		for (i = 0; i < bad.n; i++) {
-			const cJSON *v = get(ann, bad.v[i]);
+			const cJSON *v = jpath_get(ann, bad.v[i]);
 
 			strbuf_printf(&d, "%s%s=\"%s\"", i ? ", " : "", bad.v[i],
 				  cJSON_IsString(v) ? v->valuestring : "");
@@ -677,7 +664,7 @@ struct seccomp {
 static bool
 seccomp_ok(const cJSON *profile)
 {
-	const char *t = get_str(profile, "type");
+	const char *t = jpath_str(profile, "type");
 
 	return t && (strcmp(t, "RuntimeDefault") == 0 || strcmp(t, "Localhost") == 0);
 }
@@ -692,7 +679,7 @@ c_seccomp(struct ev *e, const cJSON *c, void *arg)
 	(void)e;
 	if (p) {
 		if (!seccomp_ok(p)) {
-			t = get_str(p, "type");
+			t = jpath_str(p, "type");
 			names_add(&s->explicit_bad, cname(c), false);
 			names_add(&s->values, t ? t : "", true);
 		}
@@ -715,7 +702,7 @@ check_seccomp_fields(struct ev *e, bool restricted)
 	memset(&s, 0, sizeof(s));
 	if (p) {
 		if (!seccomp_ok(p)) {
-			const char *t = get_str(p, "type");
+			const char *t = jpath_str(p, "type");
 
 			pod_bad = true;
 			names_add(&s.values, t ? t : "", true);
@@ -779,14 +766,14 @@ sysctl_allowed(const char *name, unsigned minor)
 static void
 check_sysctls(struct ev *e)
 {
-	const cJSON *s, *list = get(pod_sc(e), "sysctls");
+	const cJSON *s, *list = jpath_get(pod_sc(e), "sysctls");
 	struct names bad = { 0 };
 	struct strbuf d = { 0 };
 	size_t i;
 
 	if (cJSON_IsArray(list))
 		cJSON_ArrayForEach(s, list) {
-			const char *n = get_str(s, "name");
+			const char *n = jpath_str(s, "name");
 
 			if (!n)
 				n = "";
@@ -827,12 +814,12 @@ probe_hosts(struct hosts *h, const cJSON *handler, bool *bad)
 {
 	const char *host;
 
-	host = get_str(get_obj(handler, "httpGet"), "host");
+	host = jpath_str(get_obj(handler, "httpGet"), "host");
 	if (host && *host) {
 		names_add(&h->hosts, host, true);
 		*bad = true;
 	}
-	host = get_str(get_obj(handler, "tcpSocket"), "host");
+	host = jpath_str(get_obj(handler, "tcpSocket"), "host");
 	if (host && *host) {
 		names_add(&h->hosts, host, true);
 		*bad = true;
@@ -890,7 +877,7 @@ static const char *const allowed_volume_sources[] = {
 static void
 check_restricted_volumes(struct ev *e)
 {
-	const cJSON *vol, *vols = get(e->spec, "volumes"), *f;
+	const cJSON *vol, *vols = jpath_get(e->spec, "volumes"), *f;
 	struct names bad = { 0 }, types = { 0 };
 	struct strbuf d = { 0 };
 	size_t i;
@@ -994,7 +981,7 @@ check_run_as_non_root(struct ev *e)
 static bool
 is_uid0(const cJSON *sc)
 {
-	const cJSON *u = get(sc, "runAsUser");
+	const cJSON *u = jpath_get(sc, "runAsUser");
 
 	return cJSON_IsNumber(u) && u->valuedouble == 0;
 }
@@ -1130,7 +1117,7 @@ pss_pod_template(const cJSON *obj, const cJSON **metadata, const cJSON **spec)
 	static const char *const template_kinds[] = {
 		"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "ReplicationController", NULL,
 	};
-	const char *kind = get_str(obj, "kind");
+	const char *kind = jpath_str(obj, "kind");
 	const cJSON *tmpl;
 
 	if (!kind)

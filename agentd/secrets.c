@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "apiprobe.h"
+#include "jpath.h"
 #include "kinds.h"
 #include "kube.h"
 #include "render.h"
@@ -46,12 +47,6 @@ struct op {
 	cJSON *entry;			/* list: the entry being described */
 	void (*after_pod)(struct op *);
 };
-
-static const char *
-jstr(const cJSON *o, const char *k)
-{
-	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
-}
 
 static void
 op_free(struct op *o)
@@ -103,10 +98,10 @@ kv_location(const struct config *cfg, char *mount, size_t msize, char *prefix, s
 	snprintf(prefix, psize, "agents/");
 	if (render_values(cfg->values, cfg->values_override, &v, &err) == 0) {
 		const cJSON *kv = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(v, "vault"), "kv");
-		if (jstr(kv, "mount"))
-			snprintf(mount, msize, "%s", jstr(kv, "mount"));
-		if (jstr(kv, "prefix"))
-			snprintf(prefix, psize, "%s", jstr(kv, "prefix"));
+		if (jpath_str(kv, "mount"))
+			snprintf(mount, msize, "%s", jpath_str(kv, "mount"));
+		if (jpath_str(kv, "prefix"))
+			snprintf(prefix, psize, "%s", jpath_str(kv, "prefix"));
 	}
 	free(err);
 	cJSON_Delete(v);
@@ -125,7 +120,7 @@ printable(const char *s)
 static struct op *
 op_new(struct control_req *req, struct daemon *d, enum op_kind kind)
 {
-	const char *tok = jstr(req->args, "token");
+	const char *tok = jpath_str(req->args, "token");
 	if (!tok || !*tok) {
 		control_error(req, PROTO_E_USAGE, "no Vault token in the request (agentctl prompts for it or reads VAULT_TOKEN)");
 		return NULL;
@@ -192,8 +187,8 @@ on_vault_pods(void *arg, const struct kube_result *r)
 	const cJSON *it;
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r->json, "items")) {
 		const cJSON *md = cJSON_GetObjectItemCaseSensitive(it, "metadata");
-		const char *name = jstr(md, "name");
-		const char *ip = jstr(cJSON_GetObjectItemCaseSensitive(it, "status"), "podIP");
+		const char *name = jpath_str(md, "name");
+		const char *ip = jpath_str(cJSON_GetObjectItemCaseSensitive(it, "status"), "podIP");
 		if (name && ip && *ip && !cJSON_GetObjectItemCaseSensitive(md, "deletionTimestamp") &&
 		    (!best || strcmp(name, best) < 0))
 			best = name;
@@ -260,7 +255,7 @@ on_patched(void *arg, const struct kube_result *r)
 	struct op *o = arg;
 	o->call = NULL;
 	cJSON *obj = cJSON_DetachItemFromArray(o->todo, 0);
-	const char *ns = jstr(obj, "namespace"), *name = jstr(obj, "name");
+	const char *ns = jpath_str(obj, "namespace"), *name = jpath_str(obj, "name");
 	char what[600];
 	snprintf(what, sizeof what, "deployment %s/%s", ns, name);
 	if (r->err) {
@@ -291,13 +286,13 @@ restart_next(struct op *o)
 		 "{\"spec\":{\"template\":{\"metadata\":{\"annotations\":{\"kubectl.kubernetes.io/restartedAt\":\"%s\"}}}}}",
 		 now);
 	const struct kind_info *ki = kinds_find(kube_kinds(o->k), "apps/v1", "Deployment");
-	int r = kube_path(ki, jstr(obj, "namespace"), jstr(obj, "name"), NULL, path, sizeof path);
+	int r = kube_path(ki, jpath_str(obj, "namespace"), jpath_str(obj, "name"), NULL, path, sizeof path);
 	if (r == 0)
 		r = kube_request(o->k, "PATCH", path, NULL, "application/merge-patch+json", body, strlen(body), true,
 				 on_patched, o, &o->call);
 	if (r < 0)
-		op_fail(o, PROTO_E_FAILED, "cannot restart deployment %s/%s: %s", jstr(obj, "namespace"),
-			jstr(obj, "name"), strerror(-r));
+		op_fail(o, PROTO_E_FAILED, "cannot restart deployment %s/%s: %s", jpath_str(obj, "namespace"),
+			jpath_str(obj, "name"), strerror(-r));
 }
 
 static void
@@ -317,7 +312,7 @@ on_cronjobs(void *arg, const struct kube_result *r)
 		if (consumes(cJSON_GetObjectItemCaseSensitive(pt, "metadata"), o->data_path)) {
 			const cJSON *md = cJSON_GetObjectItemCaseSensitive(it, "metadata");
 			char what[600];
-			snprintf(what, sizeof what, "cronjob %s/%s", jstr(md, "namespace"), jstr(md, "name"));
+			snprintf(what, sizeof what, "cronjob %s/%s", jpath_str(md, "namespace"), jpath_str(md, "name"));
 			cJSON_AddItemToArray(next, cJSON_CreateString(what));
 		}
 	}
@@ -341,8 +336,8 @@ on_deployments(void *arg, const struct kube_result *r)
 		if (consumes(cJSON_GetObjectItemCaseSensitive(pt, "metadata"), o->data_path)) {
 			const cJSON *md = cJSON_GetObjectItemCaseSensitive(it, "metadata");
 			cJSON *e = cJSON_CreateObject();
-			cJSON_AddStringToObject(e, "namespace", jstr(md, "namespace"));
-			cJSON_AddStringToObject(e, "name", jstr(md, "name"));
+			cJSON_AddStringToObject(e, "namespace", jpath_str(md, "namespace"));
+			cJSON_AddStringToObject(e, "name", jpath_str(md, "name"));
 			cJSON_AddItemToArray(o->todo, e);
 		}
 	}
@@ -394,7 +389,7 @@ on_read_back(void *arg, const struct vault_reply *vr)
 	cJSON *verified = cJSON_AddArrayToObject(o->reply, "verified");
 	const cJSON *want;
 	cJSON_ArrayForEach(want, o->values) {
-		const char *got = jstr(data, want->string);
+		const char *got = jpath_str(data, want->string);
 		if (!got || !secretkv_same(got, strlen(got), want->valuestring, strlen(want->valuestring))) {
 			op_fail(o, PROTO_E_FAILED, "vault: read-back of %s: key %s %s%s", o->data_path, want->string,
 				got ? "differs from the Secret's value (hash mismatch)" : "is missing", o->kept_msg);
@@ -494,7 +489,7 @@ void
 secrets_put(struct control_req *req, struct daemon *d)
 {
 	struct op *o = op_new(req, d, OP_PUT);
-	if (!o || !op_set_name(o, jstr(req->args, "name")))
+	if (!o || !op_set_name(o, jpath_str(req->args, "name")))
 		return;
 	const cJSON *data = cJSON_GetObjectItemCaseSensitive(req->args, "data"), *e;
 	if (!cJSON_IsObject(data) || !data->child) {
@@ -525,7 +520,7 @@ on_k8s_secret(void *arg, const struct kube_result *r)
 		op_fail(o, PROTO_E_FAILED, "cannot read secret %s/%s: %s", o->ns, o->secret_name, r->message);
 		return;
 	}
-	const char *type = jstr(r->json, "type");
+	const char *type = jpath_str(r->json, "type");
 	if (type && strcmp(type, "Opaque") != 0) {
 		op_fail(o, PROTO_E_FAILED, "secret %s/%s has type %s: only plain (Opaque) Secrets are imported", o->ns,
 			o->secret_name, type);
@@ -567,8 +562,8 @@ secrets_import(struct control_req *req, struct daemon *d)
 	struct op *o = op_new(req, d, OP_IMPORT);
 	if (!o)
 		return;
-	const char *ns = jstr(req->args, "namespace"), *sec = jstr(req->args, "secret");
-	const char *as = jstr(req->args, "as");
+	const char *ns = jpath_str(req->args, "namespace"), *sec = jpath_str(req->args, "secret");
+	const char *as = jpath_str(req->args, "as");
 	if (!ns || !sec || !*ns || !*sec || strlen(ns) >= sizeof o->ns || strlen(sec) >= sizeof o->secret_name) {
 		op_fail(o, PROTO_E_USAGE, "import-k8s needs NAMESPACE/SECRET");
 		return;
@@ -627,7 +622,7 @@ on_list_meta(void *arg, const struct vault_reply *vr)
 	cJSON_AddStringToObject(o->entry, "name", o->name);
 	cJSON_AddStringToObject(o->entry, "path", o->data_path);
 	cJSON_AddNumberToObject(o->entry, "version", cJSON_IsNumber(ver) ? ver->valuedouble : 0);
-	cJSON_AddStringToObject(o->entry, "updated", jstr(md, "updated_time") ? jstr(md, "updated_time") : "");
+	cJSON_AddStringToObject(o->entry, "updated", jpath_str(md, "updated_time") ? jpath_str(md, "updated_time") : "");
 	vault_started(o, vault_read(o->vault, o->pod, o->token->data, o->data_path, on_list_data, o), "read",
 		      o->data_path);
 }
@@ -685,7 +680,7 @@ secrets_list(struct control_req *req, struct daemon *d)
 	struct op *o = op_new(req, d, OP_LIST);
 	if (!o)
 		return;
-	const char *name = jstr(req->args, "name");
+	const char *name = jpath_str(req->args, "name");
 	o->todo = cJSON_CreateArray();
 	cJSON_AddArrayToObject(o->reply, "secrets");
 	if (name) {

@@ -8,6 +8,7 @@
 
 #include "dlist.h"
 #include "http.h"
+#include "jpath.h"
 #include "kube.h"
 #include "wipe.h"
 #include "vault.h"
@@ -41,13 +42,6 @@ struct vault {
 	long timeout_ms;
 	struct vault_req *reqs;
 };
-
-static const char *
-jstr(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 static int
 vault_errno(long status)
@@ -83,12 +77,12 @@ vault_reply_from_http(struct vault_reply *r, int terr, long status, const char *
 		return;
 	}
 	cJSON *j = len ? cJSON_ParseWithLengthOpts(body, len, NULL, false) : NULL;
-	const char *kind = jstr(j, "kind");
+	const char *kind = jpath_str(j, "kind");
 	if (kind && strcmp(kind, "Status") == 0) {
 		/* The API server's proxy answered (pod without IP, dial failure): Vault was never asked. */
 		r->err = -EHOSTUNREACH;
 		r->transport = true;
-		snprintf(msg, msgsize, "pod proxy: HTTP %ld: %s", status, jstr(j, "message") ? jstr(j, "message") : "");
+		snprintf(msg, msgsize, "pod proxy: HTTP %ld: %s", status, jpath_str(j, "message") ? jpath_str(j, "message") : "");
 		cJSON_Delete(j);
 		return;
 	}
@@ -152,8 +146,8 @@ vault_seal_parse(const cJSON *j, bool health, struct vault_seal *s)
 	/* sys/unseal answers may omit "initialized"; having keys means it is. */
 	if (!init && !health)
 		s->initialized = true;
-	snprintf(s->type, sizeof s->type, "%s", jstr(j, "type") ? jstr(j, "type") : "");
-	snprintf(s->version, sizeof s->version, "%s", jstr(j, "version") ? jstr(j, "version") : "");
+	snprintf(s->type, sizeof s->type, "%s", jpath_str(j, "type") ? jpath_str(j, "type") : "");
+	snprintf(s->version, sizeof s->version, "%s", jpath_str(j, "version") ? jpath_str(j, "version") : "");
 	return 0;
 }
 
@@ -197,7 +191,7 @@ finish(struct vault_req *q, int terr, long status, const char *body, size_t len,
 		break;
 	case V_INIT: {
 		const cJSON *keys = cJSON_GetObjectItemCaseSensitive(json, "keys_base64"), *e;
-		const char *root = jstr(json, "root_token");
+		const char *root = jpath_str(json, "root_token");
 		size_t n = (size_t)cJSON_GetArraySize(keys), i = 0;
 		const char **list = NULL;
 		if (r.err == 0 && (!cJSON_IsArray(keys) || n == 0 || !root || !(list = calloc(n, sizeof *list)))) {

@@ -11,6 +11,7 @@
 #include "kube.h"
 #include "log.h"
 #include "msgid.h"
+#include "podfollow.h"
 #include "vault.h"
 #include "vaultwatch.h"
 
@@ -28,6 +29,10 @@ struct vw_pod {
 	bool checking, again;
 	bool wanted;         /* check at the next loop iteration */
 	bool known;          /* a seal status arrived since it (re)started */
+	bool answered;       /* a seal status or an error arrived since it (re)started */
+	bool transport;      /* the last error was no answer from Vault at all */
+	int restarts;        /* its containers' restartCount, summed */
+	double first_seen;   /* ev_now() when this uid was first seen */
 	struct vw_pod *next_orphan; /* removed while its call was in flight */
 	struct vault_seal seal;
 	char error[256];     /* why the status is unknown */
@@ -60,6 +65,14 @@ struct vaultwatch {
 
 	struct askpw *ask;
 	uint64_t ask_cancelled;     /* CLOCK_MONOTONIC usec, 0 = not cancelled */
+
+	double hold_until;          /* ev_now(): the bootstrap unseals until then */
+	struct podfollow *follow;   /* the pods the sealed Vault held */
+
+	vaultwatch_look_fn look_fn; /* discovery waits for a first verdict */
+	void *look_data;
+	bool looking;
+	ev_timer look;
 
 	struct unseal *op;
 	vaultwatch_unseal_fn op_fn;
@@ -105,12 +118,16 @@ on_seal(void *arg, const struct vault_reply *r, const struct vault_seal *s)
 	p->checking = false;
 	if (reap_orphan(vw, p))
 		return;
+	p->answered = true;
 	if (s != NULL) {
 		p->seal = *s;
 		p->known = true;
+		p->transport = false;
 		p->error[0] = '\0';
 	} else {
 		p->known = false;
+		/* The pod proxy's own 503 (dial failure) is no answer from Vault. */
+		p->transport = r->transport || (r->status == 503 && r->json == NULL);
 		snprintf(p->error, sizeof(p->error), "%s", r->message);
 	}
 	if (p->again) {
@@ -135,6 +152,7 @@ check_pod(struct vw_pod *p)
 	r = vault_seal_status(vw->vault, p->name, on_seal, p);
 	if (r < 0) {
 		p->known = false;
+		p->answered = true;
 		snprintf(p->error, sizeof(p->error), "cannot ask for the seal status: %s", strerror(-r));
 		return;
 	}
@@ -215,6 +233,21 @@ remove_pod(struct vaultwatch *vw, struct vw_pod *p)
 	free(p);
 }
 
+static int
+restarts_of(const cJSON *obj)
+{
+	const cJSON *cs, *st = cJSON_GetObjectItemCaseSensitive(obj, "status");
+	int n = 0;
+
+	cJSON_ArrayForEach(cs, cJSON_GetObjectItemCaseSensitive(st, "containerStatuses")) {
+		const cJSON *rc = cJSON_GetObjectItemCaseSensitive(cs, "restartCount");
+
+		if (cJSON_IsNumber(rc))
+			n += rc->valueint;
+	}
+	return n;
+}
+
 /* Updates (or adds) the pod from its object; true when it needs a check now. */
 static bool
 update_pod(struct vaultwatch *vw, const cJSON *obj)
@@ -236,8 +269,10 @@ update_pod(struct vaultwatch *vw, const cJSON *obj)
 	}
 	if (uid != NULL && strcmp(p->uid, uid) != 0) {
 		snprintf(p->uid, sizeof(p->uid), "%s", uid);
-		p->known = false;
+		p->known = p->answered = false;
+		p->first_seen = ev_now(vw->loop);
 	}
+	p->restarts = restarts_of(obj);
 	p->runnable = ip != NULL && ip[0] != '\0' && cJSON_GetObjectItemCaseSensitive(md, "deletionTimestamp") == NULL;
 	return p->runnable;
 }
@@ -351,12 +386,13 @@ stop_watch(struct vaultwatch *vw, const char *why)
 	}
 	vault_free(v);
 	free_orphans(vw);
+	podfollow_stop(vw->follow);
 	vw->kube = NULL;
 	vw->listed = false;
 	/* The calls in flight are gone with the client: the parked pods too. */
 	for (size_t i = 0; i < vw->npods; i++) {
 		vw->pods[i]->checking = vw->pods[i]->again = false;
-		vw->pods[i]->known = false;
+		vw->pods[i]->known = vw->pods[i]->answered = false;
 	}
 }
 
@@ -374,7 +410,7 @@ sync_watch(struct vaultwatch *vw)
 	struct kube *k = vw->kube_fn(vw->kube_data);
 	int r;
 
-	if (!api_state(supervisor_state(vw->sv)) || k == NULL) {
+	if ((!api_state(supervisor_state(vw->sv)) && !vw->looking) || k == NULL) {
 		if (vw->watch != NULL)
 			stop_watch(vw, "the Kubernetes API is not available");
 		return;
@@ -492,39 +528,136 @@ leave_sealed(struct vaultwatch *vw)
 	supervisor_set_state(vw->sv, back, why);
 }
 
-/* The same words as discovery's first look (discover.c), so that the two
- * never make the check flap between phrasings. */
-static void
-set_check(struct vaultwatch *vw)
+/* agentd's own bootstrap holds the init keys and is about to unseal. */
+static bool
+held(const struct vaultwatch *vw)
 {
-	char msg[1024] = "";
-	size_t o = 0;
+	return vw->hold_until > ev_now(vw->loop) && supervisor_state(vw->sv) == SV_BOOTSTRAP;
+}
 
+/* A new pod that does not answer yet, before its first start completed. */
+static bool
+starting(const struct vaultwatch *vw, const struct vw_pod *p)
+{
+	return !p->known && (!p->runnable || !p->answered || p->transport) && p->restarts == 0 &&
+	       ev_now(vw->loop) - p->first_seen < VAULTWATCH_START_GRACE;
+}
+
+enum vw_class {
+	VW_UNSEALED,
+	VW_SEALED,
+	VW_UNINIT,
+	VW_UNKNOWN,
+	VW_PENDING,  /* starting, or the bootstrap unseals it: nothing to report yet */
+};
+
+static enum vw_class
+classify(const struct vaultwatch *vw, const struct vw_pod *p)
+{
+	if (!p->known)
+		return starting(vw, p) ? VW_PENDING : VW_UNKNOWN;
+	/* The bootstrap initialises an uninitialised Vault, whoever looks first. */
+	if (!p->seal.initialized)
+		return supervisor_state(vw->sv) == SV_BOOTSTRAP ? VW_PENDING : VW_UNINIT;
+	if (p->seal.sealed)
+		return held(vw) ? VW_PENDING : VW_SEALED;
+	return VW_UNSEALED;
+}
+
+/* What the vault-sealed check says: its message in MSG; the number of pods
+ * not (known to be) unsealed; *PENDING true when nothing of it is a failure
+ * yet (a pod starting, the bootstrap unsealing, no pod while it creates one). */
+static size_t
+describe(const struct vaultwatch *vw, char *msg, size_t size, bool *pending)
+{
+	size_t o = 0, bad = 0, npending = 0;
+
+	msg[0] = '\0';
 	if (vw->npods == 0) {
-		status_set(vw->st, "vault-sealed", false, STATUS_CRITICAL, "no running Vault server pod in namespace %s",
-			   (*vw->cfgp)->vault.namespace);
-		return;
+		*pending = supervisor_state(vw->sv) == SV_BOOTSTRAP;
+		snprintf(msg, size, *pending ? "no Vault server pod in namespace %s yet (the bootstrap creates it)"
+					     : "no running Vault server pod in namespace %s",
+			 (*vw->cfgp)->vault.namespace);
+		return 1;
 	}
-	for (size_t i = 0; i < vw->npods && o < sizeof(msg); i++) {
+	for (size_t i = 0; i < vw->npods && o < size; i++) {
 		const struct vw_pod *p = vw->pods[i];
 		const char *sep = o ? "; " : "";
 		int n = 0;
 
-		if (!p->known)
-			n = snprintf(msg + o, sizeof(msg) - o, "%s%s: seal status unknown (%s)", sep, p->name,
+		switch (classify(vw, p)) {
+		case VW_UNSEALED:
+			continue;
+		case VW_PENDING:
+			npending++;
+			if (p->known)
+				n = snprintf(msg + o, size - o, "%s%s is being initialised and unsealed by agentd's bootstrap",
+					     sep, p->name);
+			else
+				n = snprintf(msg + o, size - o, "%s%s is starting (no answer from Vault yet)", sep, p->name);
+			break;
+		case VW_UNKNOWN:
+			n = snprintf(msg + o, size - o, "%s%s: seal status unknown (%s)", sep, p->name,
 				     !p->runnable ? "not running" : p->error[0] ? p->error : "not read yet");
-		else if (!p->seal.initialized)
-			n = snprintf(msg + o, sizeof(msg) - o, "%s%s is not initialised", sep, p->name);
-		else if (p->seal.sealed)
-			n = snprintf(msg + o, sizeof(msg) - o, "%s%s is sealed (unseal progress %d/%d)", sep, p->name,
+			break;
+		case VW_UNINIT:
+			n = snprintf(msg + o, size - o, "%s%s is not initialised", sep, p->name);
+			break;
+		case VW_SEALED:
+			n = snprintf(msg + o, size - o, "%s%s is sealed (unseal progress %d/%d)", sep, p->name,
 				     p->seal.progress, p->seal.t);
+			break;
+		}
+		bad++;
 		if (n > 0)
 			o += (size_t)n;
 	}
-	if (o == 0)
+	*pending = bad > 0 && npending == bad;
+	return bad;
+}
+
+/* The one owner of the vault-sealed check. */
+static void
+set_check(struct vaultwatch *vw)
+{
+	char msg[1024], held_pods[512];
+	size_t nheld, nstuck = 0;
+	bool pending;
+
+	if (describe(vw, msg, sizeof(msg), &pending) > 0) {
+		/* Nothing failed yet: a check that does not exist stays so (a
+		 * first bootstrap's journal shows no failure that is none). */
+		if (!pending)
+			status_set(vw->st, "vault-sealed", false, STATUS_CRITICAL, "%s", msg);
+		else if (status_get(vw->st, "vault-sealed") != NULL)
+			status_set(vw->st, "vault-sealed", false, STATUS_INFO, "%s", msg);
+		return;
+	}
+	nheld = podfollow_held(vw->follow, held_pods, sizeof(held_pods), &nstuck);
+	if (nheld == 0)
 		status_set(vw->st, "vault-sealed", true, STATUS_CRITICAL, "every Vault pod is initialised and unsealed");
+	else if (nstuck == 0)
+		status_set(vw->st, "vault-sealed", true, STATUS_CRITICAL,
+			   "every Vault pod is initialised and unsealed; %zu pod%s held by the seal not running yet: %s",
+			   nheld, nheld == 1 ? "" : "s", held_pods);
 	else
-		status_set(vw->st, "vault-sealed", false, STATUS_CRITICAL, "%s", msg);
+		status_set(vw->st, "vault-sealed", true, STATUS_CRITICAL,
+			   "every Vault pod is initialised and unsealed; %zu pod%s held by the seal not running yet, "
+			   "%zu stuck past vault.pod_recovery_deadline (see the journal; delete a stuck pod so its "
+			   "controller recreates it): %s",
+			   nheld, nheld == 1 ? "" : "s", nstuck, held_pods);
+}
+
+/* Every pod answered once since the watch listed: discovery may decide. */
+static bool
+look_ready(const struct vaultwatch *vw)
+{
+	if (!vw->listed)
+		return false;
+	for (size_t i = 0; i < vw->npods; i++)
+		if (vw->pods[i]->runnable && !vw->pods[i]->answered && !starting(vw, vw->pods[i]))
+			return false;
+	return true;
 }
 
 static void
@@ -533,7 +666,7 @@ publish(struct vaultwatch *vw)
 	const struct config *cfg = *vw->cfgp;
 	char sealed[256] = "";
 	const struct vw_pod *first_sealed = NULL;
-	size_t nsealed = 0, nunknown = 0, nuninit = 0;
+	size_t nsealed = 0, nunknown = 0, nuninit = 0, npending = 0;
 	enum sv_state state = supervisor_state(vw->sv);
 	cJSON *pods;
 
@@ -542,18 +675,28 @@ publish(struct vaultwatch *vw)
 	for (size_t i = 0; i < vw->npods; i++) {
 		const struct vw_pod *p = vw->pods[i];
 
-		if (!p->known) {
+		switch (classify(vw, p)) {
+		case VW_PENDING:
+			npending++;
+			break;
+		case VW_UNKNOWN:
 			nunknown++;
-		} else if (!p->seal.initialized) {
+			break;
+		case VW_UNINIT:
 			nuninit++;
-		} else if (p->seal.sealed) {
+			break;
+		case VW_SEALED:
 			if (nsealed++ == 0)
 				first_sealed = p;
 			append(sealed, sizeof(sealed), p->name);
+			break;
+		case VW_UNSEALED:
+			break;
 		}
 	}
-	set_tick(vw, nsealed || nunknown || nuninit || vw->npods == 0 ? FAST_SECONDS
-								       : (double)cfg->verify.interval / 1000.0);
+	set_tick(vw, nsealed || nunknown || nuninit || npending || vw->npods == 0
+			     ? FAST_SECONDS
+			     : (double)cfg->verify.interval / 1000.0);
 	if (!vw->listed)
 		return;
 	pods = pods_json(vw);
@@ -561,9 +704,14 @@ publish(struct vaultwatch *vw)
 		supervisor_set_vault_pods(vw->sv, pods);
 
 	set_check(vw);
+	if (vw->looking && look_ready(vw) && !ev_is_active(&vw->look))
+		ev_timer_start(vw->loop, &vw->look);
+	if (!api_state(state))
+		return;	/* discovery's first look: it moves the state */
 
 	if (nsealed > 0) {
-		if (state != SV_VAULT_SEALED && api_state(state)) {
+		podfollow_sealed(vw->follow, vw->kube);
+		if (state != SV_VAULT_SEALED) {
 			vw->interrupted = state;
 			vw->have_interrupted = true;
 			supervisor_set_state(vw->sv, SV_VAULT_SEALED, SEALED_STATUS);
@@ -584,12 +732,14 @@ publish(struct vaultwatch *vw)
 	if (askpw_active(vw->ask))
 		askpw_withdraw(vw->ask);
 	vw->ask_cancelled = 0;
-	if (nunknown > 0)
+	if (nunknown > 0 || npending > 0)
 		return;	/* not known to be unsealed: stay where we are */
 	if (vw->sealed_episode) {
 		vw->sealed_episode = false;
 		log_send(LOG_NOTICE, MSGID_VAULT_UNSEALED, LOG_FIELDS("AGENTD_CHECK=vault-sealed"),
 			 "Vault unsealed: every Vault server pod (%zu) answers unsealed", vw->npods);
+		/* Now the pods it held: they follow by themselves, agentd watches. */
+		podfollow_unsealed(vw->follow);
 	}
 	if (state == SV_VAULT_SEALED && nuninit == 0 && vw->npods > 0)
 		leave_sealed(vw);
@@ -728,6 +878,88 @@ vaultwatch_on_state(struct vaultwatch *vw, enum sv_state old, enum sv_state stat
 	sync_watch(vw);
 }
 
+static void
+on_look(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct vaultwatch *vw = w->data;
+	vaultwatch_look_fn fn = vw->look_fn;
+	enum vaultwatch_verdict verdict;
+	char msg[1024];
+	bool pending;
+
+	(void)loop;
+	(void)revents;
+	if (!vw->looking || !look_ready(vw))
+		return;
+	vw->looking = false;
+	vw->look_fn = NULL;
+	if (describe(vw, msg, sizeof(msg), &pending) == 0)
+		verdict = VAULTWATCH_UNSEALED;
+	else if (pending)
+		verdict = VAULTWATCH_PENDING;
+	else if (vw->npods == 0)
+		verdict = VAULTWATCH_NO_POD;
+	else
+		verdict = VAULTWATCH_NOT_UNSEALED;
+	fn(verdict, msg, vw->look_data);
+	/* The state may have moved on: what follows from it (the warning, the
+	 * password request) needs no wait for the next tick. */
+	publish(vw);
+}
+
+int
+vaultwatch_first_look(struct vaultwatch *vw, vaultwatch_look_fn fn, void *data)
+{
+	vw->look_fn = fn;
+	vw->look_data = data;
+	vw->looking = true;
+	/* A watch that has not listed may sit in its retry back-off: a look
+	 * wants an answer now. */
+	if (vw->watch != NULL && !vw->listed)
+		stop_watch(vw, "the Vault pods are looked at again");
+	sync_watch(vw);
+	if (vw->watch == NULL) {
+		vw->looking = false;
+		vw->look_fn = NULL;
+		return -ENOTCONN;
+	}
+	/* Already known: answer from the loop, never from inside the call. */
+	if (look_ready(vw))
+		ev_timer_start(vw->loop, &vw->look);
+	return 0;
+}
+
+void
+vaultwatch_first_look_cancel(struct vaultwatch *vw)
+{
+	vw->looking = false;
+	vw->look_fn = NULL;
+	ev_timer_stop(vw->loop, &vw->look);
+}
+
+void
+vaultwatch_bootstrap_unsealing(struct vaultwatch *vw, bool on)
+{
+	vw->hold_until = on ? ev_now(vw->loop) + VAULTWATCH_HOLD_MAX : 0;
+	if (!on && vw->listed)
+		publish(vw);
+}
+
+cJSON *
+vaultwatch_held_pods(const struct vaultwatch *vw)
+{
+	return podfollow_json(vw->follow);
+}
+
+static void
+on_follow_changed(void *data)
+{
+	struct vaultwatch *vw = data;
+
+	if (vw->listed)
+		set_check(vw);
+}
+
 const char *
 vaultwatch_ask_path(const struct vaultwatch *vw)
 {
@@ -750,10 +982,15 @@ vaultwatch_new(struct ev_loop *loop, struct http_client *http, struct supervisor
 	vw->kube_fn = kube_fn;
 	vw->kube_data = kube_data;
 	vw->ask = askpw_new(loop, on_answer, vw);
-	if (vw->ask == NULL) {
+	vw->follow = podfollow_new(loop, cfgp, on_follow_changed, vw);
+	if (vw->ask == NULL || vw->follow == NULL) {
+		askpw_free(vw->ask);
+		podfollow_free(vw->follow);
 		free(vw);
 		return NULL;
 	}
+	ev_timer_init(&vw->look, on_look, 0., 0.);
+	vw->look.data = vw;
 	ev_timer_init(&vw->soon, on_soon, 0., 0.);
 	vw->soon.data = vw;
 	ev_timer_init(&vw->tick, on_tick, FAST_SECONDS, FAST_SECONDS);
@@ -770,8 +1007,10 @@ vaultwatch_free(struct vaultwatch *vw)
 		return NULL;
 	ev_timer_stop(vw->loop, &vw->tick);
 	ev_timer_stop(vw->loop, &vw->soon);
+	ev_timer_stop(vw->loop, &vw->look);
 	vw->ask = askpw_free(vw->ask);
 	stop_watch(vw, "agentd is stopping");
+	vw->follow = podfollow_free(vw->follow);
 	for (size_t i = 0; i < vw->npods; i++)
 		free(vw->pods[i]);
 	free(vw);

@@ -7,6 +7,7 @@
 #include "apiprobe.h"
 #include "checks.h"
 #include "clock.h"
+#include "jpath.h"
 #include "kinds.h"
 #include "kube.h"
 #include "log.h"
@@ -132,9 +133,9 @@ managed(const struct verify *v, const char **out, size_t max)
 	size_t n = 0;
 
 	cJSON_ArrayForEach(o, v->expected)
-		if (checks_str(o, "kind") && strcmp(checks_str(o, "kind"), "Namespace") == 0 && checks_str(checks_get(o, "metadata"), "name") &&
+		if (jpath_str(o, "kind") && strcmp(jpath_str(o, "kind"), "Namespace") == 0 && jpath_str(jpath_get(o, "metadata"), "name") &&
 		    n < max)
-			out[n++] = checks_str(checks_get(o, "metadata"), "name");
+			out[n++] = jpath_str(jpath_get(o, "metadata"), "name");
 	return n;
 }
 
@@ -158,10 +159,10 @@ note_times(struct verify *v, const cJSON *obj)
 {
 	const cJSON *mf;
 
-	note_time(v, checks_str(checks_get(obj, "metadata"), "creationTimestamp"));
-	note_time(v, checks_str(obj, "lastTimestamp"));
-	cJSON_ArrayForEach(mf, checks_get(checks_get(obj, "metadata"), "managedFields"))
-		note_time(v, checks_str(mf, "time"));
+	note_time(v, jpath_str(jpath_get(obj, "metadata"), "creationTimestamp"));
+	note_time(v, jpath_str(obj, "lastTimestamp"));
+	cJSON_ArrayForEach(mf, jpath_get(jpath_get(obj, "metadata"), "managedFields"))
+		note_time(v, jpath_str(mf, "time"));
 }
 
 /* What the cache keeps of OBJ: a copy with apiVersion and kind set; for a
@@ -172,16 +173,16 @@ stored(enum wk kind, const cJSON *obj)
 	cJSON *c;
 
 	if (kind == WK_SECRET) {
-		const cJSON *md = checks_get(obj, "metadata");
+		const cJSON *md = jpath_get(obj, "metadata");
 		cJSON *m;
 
 		c = cJSON_CreateObject();
 		m = c ? cJSON_AddObjectToObject(c, "metadata") : NULL;
 		if (!m)
 			return cJSON_Delete(c), NULL;
-		cJSON_AddStringToObject(m, "name", checks_str(md, "name") ? checks_str(md, "name") : "");
-		cJSON_AddStringToObject(m, "namespace", checks_str(md, "namespace") ? checks_str(md, "namespace") : "");
-		cJSON_AddStringToObject(c, "type", checks_str(obj, "type") ? checks_str(obj, "type") : "Opaque");
+		cJSON_AddStringToObject(m, "name", jpath_str(md, "name") ? jpath_str(md, "name") : "");
+		cJSON_AddStringToObject(m, "namespace", jpath_str(md, "namespace") ? jpath_str(md, "namespace") : "");
+		cJSON_AddStringToObject(c, "type", jpath_str(obj, "type") ? jpath_str(obj, "type") : "Opaque");
 	} else {
 		c = cJSON_Duplicate(obj, true);
 		if (!c)
@@ -198,7 +199,7 @@ stored(enum wk kind, const cJSON *obj)
 static bool
 wanted(enum wk kind, const cJSON *obj)
 {
-	const char *r = checks_str(obj, "reason");
+	const char *r = jpath_str(obj, "reason");
 
 	return kind != WK_EVENT || (r && (strcmp(r, "FailedCreate") == 0 || strcmp(r, "TooManyMissedTimes") == 0));
 }
@@ -206,7 +207,7 @@ wanted(enum wk kind, const cJSON *obj)
 static void
 cache_put(struct vwatch *w, const cJSON *obj)
 {
-	const char *name = checks_str(checks_get(obj, "metadata"), "name");
+	const char *name = jpath_str(jpath_get(obj, "metadata"), "name");
 	cJSON *c;
 
 	note_times(w->v, obj);
@@ -242,7 +243,7 @@ static void
 on_event(void *arg, const char *type, const cJSON *obj)
 {
 	struct vwatch *w = arg;
-	const char *name = checks_str(checks_get(obj, "metadata"), "name");
+	const char *name = jpath_str(jpath_get(obj, "metadata"), "name");
 
 	if (strcmp(type, "DELETED") == 0) {
 		if (name)
@@ -556,9 +557,9 @@ vault_pod(const struct verify *v)
 		if (w->kind != WK_POD || !w->ns || strcmp(w->ns, (*v->cfgp)->vault.namespace) != 0)
 			continue;
 		cJSON_ArrayForEach(p, w->objs)
-			cJSON_ArrayForEach(ref, checks_get(checks_get(p, "metadata"), "ownerReferences"))
-				if (checks_str(ref, "kind") && strcmp(checks_str(ref, "kind"), "StatefulSet") == 0 &&
-				    checks_str(checks_get(p, "status"), "podIP"))
+			cJSON_ArrayForEach(ref, jpath_get(jpath_get(p, "metadata"), "ownerReferences"))
+				if (jpath_str(ref, "kind") && strcmp(jpath_str(ref, "kind"), "StatefulSet") == 0 &&
+				    jpath_str(jpath_get(p, "status"), "podIP"))
 					return p;
 	}
 	return NULL;
@@ -588,8 +589,8 @@ static void
 read_log(struct verify *v, const char *why_no_token)
 {
 	const cJSON *pod = vault_pod(v);
-	const char *name = checks_str(checks_get(pod, "metadata"), "name");
-	const char *ctr = checks_str(cJSON_GetArrayItem(checks_get(checks_get(pod, "spec"), "containers"), 0), "name");
+	const char *name = jpath_str(jpath_get(pod, "metadata"), "name");
+	const char *ctr = jpath_str(cJSON_GetArrayItem(jpath_get(jpath_get(pod, "spec"), "containers"), 0), "name");
 	struct log_ctx *lc;
 	char path[1024];
 
@@ -614,7 +615,7 @@ static void
 on_sys_audit(void *arg, const struct vault_reply *r)
 {
 	struct verify *v = arg;
-	const cJSON *data = checks_get(r->json, "data");
+	const cJSON *data = jpath_get(r->json, "data");
 	char why[600];
 
 	if (r->err) {
@@ -638,8 +639,8 @@ saved_token(const struct config *cfg)
 	if (readfile(path, 65536, &text, &len) < 0)
 		return NULL;
 	j = cJSON_ParseWithLength(text, len);
-	if (checks_str(j, "root_token") && *checks_str(j, "root_token"))
-		tok = strdup(checks_str(j, "root_token"));
+	if (jpath_str(j, "root_token") && *jpath_str(j, "root_token"))
+		tok = strdup(jpath_str(j, "root_token"));
 	wipe_json_free(j);
 	wipe_free(text, len);
 	return tok;
@@ -657,9 +658,9 @@ read_audit(struct verify *v)
 	v->audit_pending = true;
 	tok = saved_token(cfg);
 	pod = vault_pod(v);
-	if (tok && pod && checks_str(checks_get(pod, "metadata"), "name") &&
+	if (tok && pod && jpath_str(jpath_get(pod, "metadata"), "name") &&
 	    vault_new_proxy(v->kube, cfg->vault.namespace, cfg->vault.port, &v->vault) == 0 &&
-	    vault_read(v->vault, checks_str(checks_get(pod, "metadata"), "name"), tok, "sys/audit", on_sys_audit, v) == 0) {
+	    vault_read(v->vault, jpath_str(jpath_get(pod, "metadata"), "name"), tok, "sys/audit", on_sys_audit, v) == 0) {
 		wipe_free_str(tok);
 		return;
 	}

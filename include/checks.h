@@ -85,10 +85,6 @@ int checks_cron_deadline(const struct checks_input *in, int64_t *when);
 void checks_vault_audit(const cJSON *sys_audit, const char *token_error, const char *log, const char *pod,
 			struct check_results *out);
 
-/* O[K] when O is an object (else NULL); the same when that is a string. */
-const cJSON *checks_get(const cJSON *o, const char *k);
-const char *checks_str(const cJSON *o, const char *k);
-
 /* Appends a result (printf message); sets out->oom on failure. */
 void check_results_add(struct check_results *out, const char *name, bool ok, enum status_severity sev,
 		       const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -54,6 +54,7 @@ struct config {
 		char *selector;
 		unsigned port;
 		char *address;  /* optional direct URL, bypasses the API server's pod proxy */
+		uint64_t pod_recovery_deadline;  /* after an unseal, when a pod still held is stuck */
 		struct {
 			unsigned shares;
 			unsigned threshold;

@@ -1,8 +1,10 @@
 /* discover — what is there once the API answers: is the stack present, and is
- * every Vault server pod initialised and unsealed?  Drives the supervisor out of
- * wait-api (bootstrap, vault-sealed, healthy or degraded), fills the Vault pods of
- * `agentctl status` and the `vault-sealed` check, and looks again every
- * verify.interval while the API is up. */
+ * every Vault server pod initialised and unsealed (the Vault watcher's verdict,
+ * vaultwatch_first_look: the watcher alone owns the Vault pods of `agentctl
+ * status` and the `vault-sealed` check)?  Drives the supervisor out of wait-api
+ * (bootstrap, vault-sealed, healthy or degraded), tells the watcher while the
+ * bootstrap unseals Vault itself, and looks again every verify.interval while
+ * the API is up. */
 #ifndef AGENTD_DISCOVER_H
 #define AGENTD_DISCOVER_H
 
@@ -15,12 +17,16 @@
 struct apiprobe;
 struct discover;
 struct http_client;
+struct vaultwatch;
 
 /* Registers as SV's api-up hook.  Everything is borrowed; *CFGP is read at each run
  * (the daemon replaces its config on reload).  NULL on allocation failure. */
 struct discover *discover_new(struct ev_loop *loop, struct http_client *http, struct apiprobe *probe,
 			      struct supervisor *sv, struct status *st, struct config *const *cfgp);
 struct discover *discover_free(struct discover *d);
+
+/* The Vault watcher to ask (borrowed; it must outlive D). */
+void discover_set_vaultwatch(struct discover *d, struct vaultwatch *vw);
 
 struct bootstrap_ops;
 struct discover_watch;

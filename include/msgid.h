@@ -80,6 +80,24 @@
  * Start again with correct keys; repeated attempts are rate-limited. */
 #define MSGID_UNSEAL_REJECTED    "50f90f1b90d14aa18491363b36693693"
 
+/* Subject: pods recovered after unseal
+ * The agent pods that waited for the sealed Vault in their Vault Agent init
+ * container (vault-agent-init) run again; the message says how many and how
+ * long after the unseal the last one started.  Each pod has its own line
+ * before this one (field AGENTD_POD). */
+#define MSGID_PODS_RECOVERED     "7c1f3b0e5a8d4e2f9b6a0d3c8e1f4a27"
+
+/* Subject: pod still stuck after unseal
+ * The pod in AGENTD_POD still waits in its Vault Agent init container
+ * vault-agent-init, vault.pod_recovery_deadline after Vault was unsealed.
+ * Its agent retries the login with a back-off of up to 5 minutes, so by now
+ * it should have got its secrets.  Read its log
+ * (kubectl -n NS logs POD -c vault-agent-init): a "permission denied" or an
+ * "invalid role" needs the Vault role fixed; otherwise delete the pod so its
+ * controller recreates it (kubectl -n NS delete pod POD).  agentd never
+ * deletes pods itself. */
+#define MSGID_POD_STUCK          "d24a9e6b13c74f0a8e5b72c9f06d3b18"
+
 /* Subject: reset test passed
  * agentctl bootstrap --reset-test tore the managed stack down to a bare
  * cluster, bootstrapped it from scratch, saw every check pass and ran a

@@ -14,7 +14,16 @@
  * one MSGID_VAULT_UNSEALED notice when it ends, STATUS= for systemd, and the
  * systemd password request (askpw.h), open exactly while a pod is sealed
  * (and ask_password.enabled).  Keys typed at the prompt or sent with
- * `agentctl unseal` go through vaultwatch_unseal().
+ * `agentctl unseal` go through vaultwatch_unseal().  Once Vault answers
+ * unsealed again, the pods it held are followed until they run (podfollow.h);
+ * while they are, the passing vault-sealed check names them.
+ *
+ * Not failures, so neither a failing check nor a warning: a pod seen for the
+ * first time that does not answer yet, its containers never restarted, for
+ * VAULTWATCH_START_GRACE seconds (it is starting); an uninitialised Vault while the
+ * bootstrap runs (the bootstrap initialises it); a sealed one while the
+ * bootstrap holds the keys and unseals it (vaultwatch_bootstrap_unsealing).
+ * A Vault that answers sealed after a restart is reported at once.
  */
 #ifndef AGENTD_VAULTWATCH_H
 #define AGENTD_VAULTWATCH_H
@@ -29,6 +38,12 @@
 #include "status.h"
 #include "supervisor.h"
 #include "unseal.h"
+
+/* A pod seen for the first time, its containers never restarted, that does
+ * not answer yet is starting (image pull, Vault binding its port), not failing. */
+#define VAULTWATCH_START_GRACE 30.0
+/* The longest agentd's own bootstrap may keep a sealed Vault quiet. */
+#define VAULTWATCH_HOLD_MAX    120.0
 
 struct http_client;
 struct kube;
@@ -63,6 +78,29 @@ typedef void (*vaultwatch_unseal_fn)(enum unseal_outcome verdict, const char *su
  * (rate-limited after a wrong key), -ENOTCONN (no API, or no Vault pod known). */
 int vaultwatch_unseal(struct vaultwatch *vw, struct secret *key, const char *via, vaultwatch_unseal_fn fn,
 		      void *data, char *why, size_t whysize);
+
+/* Discovery's first look, also from wait-api: once every running Vault pod
+ * has answered (or failed to) since the watch listed, FN(VERDICT, MESSAGE,
+ * DATA) runs once from the loop.  MESSAGE is the vault-sealed check's words
+ * for what is not unsealed ("" when all are).  -ENOTCONN: no client.  A new
+ * look replaces the one waiting. */
+enum vaultwatch_verdict {
+	VAULTWATCH_UNSEALED,      /* every Vault pod is initialised and unsealed */
+	VAULTWATCH_NOT_UNSEALED,  /* some pod is sealed, uninitialised or unknown */
+	VAULTWATCH_PENDING,       /* no failure yet: a pod starting, the bootstrap unsealing */
+	VAULTWATCH_NO_POD,        /* no Vault server pod at all */
+};
+typedef void (*vaultwatch_look_fn)(enum vaultwatch_verdict verdict, const char *message, void *data);
+int vaultwatch_first_look(struct vaultwatch *vw, vaultwatch_look_fn fn, void *data);
+void vaultwatch_first_look_cancel(struct vaultwatch *vw);
+
+/* agentd's own bootstrap holds the init keys and is about to unseal (ON), or
+ * no longer (at most VAULTWATCH_HOLD_MAX seconds either way): meanwhile a sealed Vault
+ * is neither warned about nor asked for. */
+void vaultwatch_bootstrap_unsealing(struct vaultwatch *vw, bool on);
+
+/* The pods the seal held that do not run yet, as podfollow_json (new). */
+cJSON *vaultwatch_held_pods(const struct vaultwatch *vw);
 
 /* The open password request's file (borrowed) or NULL (tests, status). */
 const char *vaultwatch_ask_path(const struct vaultwatch *vw);

@@ -8,10 +8,19 @@ seal status, and a systemd password agent.  Standard library only.
                                                  sys/init through the pod proxy; keys_base64,
                                                  one per line, into KEYFILE (0600)
     recovery_sim.py seal-status STATE            prints vault-0's sys/seal-status JSON
+    recovery_sim.py agent-auth STATE KEYFILE     unseals vault-0 with KEYFILE's keys, enables Kubernetes
+                                                 auth with role "agents" (namespace ai-agents) using the
+                                                 root token of KEYFILE.root, adds Service vault/vault
+    recovery_sim.py agent-pod STATE NS NAME ROLE a pod as the injector makes it: init container
+                                                 vault-agent-init logging in with ROLE (ROLE "-": a
+                                                 plain pod without it); creates namespace NS if needed
+    recovery_sim.py pod-phase STATE NS NAME      prints the pod's status.phase (or "absent")
+    recovery_sim.py delete-pod STATE NS NAME
     recovery_sim.py agent ASKDIR                 a password agent: reads the one ask.* file in
                                                  ASKDIR, checks its keys, sends "+" + the first
                                                  line of stdin to its Socket=; prints Message=
 """
+import base64
 import configparser
 import glob
 import http.client
@@ -34,10 +43,13 @@ def client(state):
         server = next(line.split("server:", 1)[1].strip() for line in f if "server:" in line)
     port = int(server.rsplit(":", 1)[1].strip("/"))
 
-    def call(method, path, body=None):
+    def call(method, path, body=None, token=None):
         conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
         data = json.dumps(body).encode() if body is not None else None
-        conn.request(method, path, body=data, headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["X-Vault-Token"] = token
+        conn.request(method, path, body=data, headers=headers)
         r = conn.getresponse()
         raw = r.read()
         conn.close()
@@ -82,6 +94,9 @@ def init(state, shares, threshold, keyfile):
     fd = os.open(keyfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write("".join(k + "\n" for k in body["keys_base64"]))
+    fd = os.open(keyfile + ".root", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(body["root_token"] + "\n")
 
 
 def seal_status(state):
@@ -113,8 +128,63 @@ def agent(askdir):
     print(ask["Message"])
 
 
+def must(what, status, body, ok=(200, 201, 204)):
+    if status not in ok:
+        sys.exit("recovery_sim: %s: HTTP %d %s" % (what, status, body))
+
+
+def agent_auth(state, keyfile):
+    call = client(state)
+    for key in open(keyfile).read().split():
+        status, body = call("POST", PROXY + "sys/unseal", {"key": key})
+        must("sys/unseal", status, body)
+        if not body["sealed"]:
+            break
+    root = open(keyfile + ".root").read().strip()
+    must("enable kubernetes auth", *call("POST", PROXY + "sys/auth/kubernetes", {"type": "kubernetes"}, root))
+    must("auth config", *call("POST", PROXY + "auth/kubernetes/config",
+                              {"kubernetes_host": "https://kubernetes.default.svc"}, root))
+    must("role agents", *call("POST", PROXY + "auth/kubernetes/role/agents",
+                              {"bound_service_account_names": ["*"], "bound_service_account_namespaces": ["ai-agents"]},
+                              root))
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "vault", "namespace": "vault"},
+           "spec": {"selector": {"app.kubernetes.io/name": "vault", "component": "server"},
+                    "publishNotReadyAddresses": True, "ports": [{"name": "http", "port": 8200, "targetPort": 8200}]}}
+    must("Service vault/vault", *call("POST", "/api/v1/namespaces/vault/services", svc), ok=(201, 409))
+
+
+def agent_pod(state, ns, name, role):
+    call = client(state)
+    must("namespace " + ns, *call("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                                 "metadata": {"name": ns}}), ok=(201, 409))
+    spec = {"containers": [{"name": "app", "image": "busybox:1.36"}]}
+    if role != "-":
+        cfg = {"auto_auth": {"method": {"type": "kubernetes", "mount_path": "auth/kubernetes",
+                                        "config": {"role": role}}},
+               "exit_after_auth": True, "vault": {"address": "http://vault.vault.svc:8200"}, "template": []}
+        spec["initContainers"] = [{"name": "vault-agent-init", "image": "hashicorp/vault:1.17.2",
+                                   "env": [{"name": "VAULT_CONFIG",
+                                            "value": base64.b64encode(json.dumps(cfg).encode()).decode()}]}]
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns,
+                                                           "annotations": {"vault.hashicorp.com/agent-inject-status":
+                                                                           "injected"}},
+           "spec": spec}
+    must("pod %s/%s" % (ns, name), *call("POST", "/api/v1/namespaces/%s/pods" % ns, pod), ok=(201,))
+
+
+def pod_phase(state, ns, name):
+    status, body = client(state)("GET", "/api/v1/namespaces/%s/pods/%s" % (ns, name))
+    print(((body or {}).get("status") or {}).get("phase", "") if status == 200 else "absent")
+
+
+def delete_pod(state, ns, name):
+    must("delete pod", *client(state)("DELETE", "/api/v1/namespaces/%s/pods/%s" % (ns, name)), ok=(200, 202))
+
+
 def main(argv):
-    verbs = {"vault-pod": (vault_pod, 1), "init": (init, 4), "seal-status": (seal_status, 1), "agent": (agent, 1)}
+    verbs = {"vault-pod": (vault_pod, 1), "init": (init, 4), "seal-status": (seal_status, 1), "agent": (agent, 1),
+             "agent-auth": (agent_auth, 2), "agent-pod": (agent_pod, 4), "pod-phase": (pod_phase, 3),
+             "delete-pod": (delete_pod, 3)}
     if not argv or argv[0] not in verbs or len(argv) - 1 != verbs[argv[0]][1]:
         sys.exit(__doc__)
     verbs[argv[0]][0](*argv[1:])

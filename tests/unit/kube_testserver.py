@@ -11,7 +11,6 @@ test_vault.c.  Writes DIR/kubeconfig (CA file + bearer token), prints
                  list rv 200 -> stream MODIFIED, then the stream stays open
   /api/v1/namespaces/vault/pods/vault-N:8200/proxy/v1/...: a tiny Vault (see vault_*)
 """
-import http.server
 import json
 import os
 import sys
@@ -20,7 +19,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from http_testserver import make_certs, serve, tls_server  # noqa: E402
+from http_testserver import QuietHandler, make_certs, serve, tls_server  # noqa: E402
 
 TOKEN = "t0k-sekrit"
 STATE = {"lists": 0, "vault": {}}
@@ -37,21 +36,9 @@ def cm(name, rv):
             "metadata": {"name": name, "namespace": "ns1", "resourceVersion": rv}, "data": {}}
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
+class Handler(QuietHandler):
     def send(self, code, obj, ctype="application/json"):
-        body = obj if isinstance(obj, (bytes, str)) else json.dumps(obj)
-        if isinstance(body, str):
-            body = body.encode()
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.reply(code, obj if isinstance(obj, (bytes, str)) else json.dumps(obj), ctype)
 
     def stream(self, events, hold=False):
         self.send_response(200)

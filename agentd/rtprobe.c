@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "jpath.h"
 #include "kinds.h"
 #include "kube.h"
 #include "proof.h"
@@ -64,12 +65,6 @@ end(struct rtprobe *p, int err, const char *fmt, ...)
 	p->done(p->arg, err, msg);
 }
 
-static const cJSON *
-get(const cJSON *o, const char *name)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, name);
-}
-
 /* ---- Vault: read each entry, write the probe into the empty ones ---- */
 
 static void
@@ -117,7 +112,7 @@ static void
 was_read(void *arg, const struct vault_reply *r)
 {
 	struct rtprobe *p = arg;
-	const cJSON *data = get(get(r->json, "data"), "data");
+	const cJSON *data = jpath_get(jpath_get(r->json, "data"), "data");
 
 	if (r->err && r->err != -ENOENT) {
 		end(p, r->err, "vault: read %s: %s", p->paths[p->path_i], r->message);
@@ -163,7 +158,7 @@ open_vault(struct rtprobe *p, char *why, size_t whysize)
 	}
 	cJSON *j = cJSON_ParseWithLength(text, len);
 	wipe_free(text, len + 1);
-	const char *root = cJSON_GetStringValue(get(j, "root_token"));
+	const char *root = cJSON_GetStringValue(jpath_get(j, "root_token"));
 	p->token = root ? strdup(root) : NULL;
 	wipe_json_free(j);
 	if (!p->token) {
@@ -190,8 +185,7 @@ got_cronjob(void *arg, const struct kube_result *res)
 		end(p, res->err, "cronjob %s/%s: %s", PROOF_NAMESPACE, p->tasks[p->task_i], res->message);
 		return;
 	}
-	const cJSON *ann = get(get(get(get(get(get(res->json, "spec"), "jobTemplate"), "spec"), "template"), "metadata"),
-			       "annotations");
+	const cJSON *ann = jpath_find(res->json, "spec.jobTemplate.spec.template.metadata.annotations");
 	cJSON_ArrayForEach(a, ann) {
 		if (!a->string || strncmp(a->string, ANN_PREFIX, strlen(ANN_PREFIX)) != 0 || !cJSON_IsString(a))
 			continue;
@@ -236,10 +230,10 @@ got_pods(void *arg, const struct kube_result *res)
 		end(p, res->err, "Vault pods in %s: %s", p->vault_ns, res->message);
 		return;
 	}
-	cJSON_ArrayForEach(it, get(res->json, "items")) {
-		const char *name = cJSON_GetStringValue(get(get(it, "metadata"), "name"));
-		const char *ip = cJSON_GetStringValue(get(get(it, "status"), "podIP"));
-		if (name && ip && *ip && !get(get(it, "metadata"), "deletionTimestamp")) {
+	cJSON_ArrayForEach(it, jpath_get(res->json, "items")) {
+		const char *name = cJSON_GetStringValue(jpath_get(jpath_get(it, "metadata"), "name"));
+		const char *ip = cJSON_GetStringValue(jpath_get(jpath_get(it, "status"), "podIP"));
+		if (name && ip && *ip && !jpath_get(jpath_get(it, "metadata"), "deletionTimestamp")) {
 			snprintf(p->pod, sizeof p->pod, "%s", name);
 			next_task(p);
 			return;

@@ -4,19 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jpath.h"
 #include "rtreport.h"
 #include "strbuf.h"
 
-static const cJSON *
-field(const cJSON *o, const char *name)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, name);
-}
-
+/* A string member, "" when missing: every detail below is printable as it is. */
 static const char *
 str(const cJSON *o, const char *name)
 {
-	const char *s = cJSON_GetStringValue(field(o, name));
+	const char *s = jpath_str(o, name);
 	return s ? s : "";
 }
 
@@ -50,14 +46,14 @@ metric_runs(cJSON *metrics, const cJSON *phases, const cJSON *runs)
 		const cJSON *p = by_name(phases, "name", needed[i]);
 		if (!p)
 			snprintf(why, sizeof why, "%s: not reached", needed[i]);
-		else if (!cJSON_IsTrue(field(p, "ok")))
+		else if (!cJSON_IsTrue(jpath_get(p, "ok")))
 			snprintf(why, sizeof why, "%s failed: %s", needed[i], str(p, "detail"));
 	}
 	for (size_t i = 0; i < RTREPORT_NTASKS && !why[0]; i++) {
 		const cJSON *r = by_name(runs, "task", tasks[i]);
 		if (!r)
 			snprintf(why, sizeof why, "run %s: not reached", tasks[i]);
-		else if (!cJSON_IsTrue(field(r, "ok")))
+		else if (!cJSON_IsTrue(jpath_get(r, "ok")))
 			snprintf(why, sizeof why, "run %s failed: %s", tasks[i], str(r, "reason"));
 	}
 	return metric(metrics, "reset-and-runs", "reset and bootstrap work and both runs succeed", !why[0],
@@ -74,13 +70,13 @@ metric_secrets(cJSON *metrics, const cJSON *checks, const cJSON *runs)
 
 	if (!c)
 		snprintf(why, sizeof why, "the secrets check has not run");
-	else if (!cJSON_IsTrue(field(c, "ok")))
+	else if (!cJSON_IsTrue(jpath_get(c, "ok")))
 		snprintf(why, sizeof why, "secrets check: %s", str(c, "message"));
 	cJSON_ArrayForEach(r, runs) {
-		cJSON_ArrayForEach(f, field(r, "files")) {
+		cJSON_ArrayForEach(f, jpath_get(r, "files")) {
 			if (why[0])
 				break;
-			if (!cJSON_IsTrue(field(f, "arrived")))
+			if (!cJSON_IsTrue(jpath_get(f, "arrived")))
 				snprintf(why, sizeof why, "run %s: secret file %s did not arrive from Vault", str(r, "task"),
 					 str(f, "file"));
 			files++;
@@ -107,14 +103,14 @@ metric_pss(cJSON *metrics, const cJSON *checks, const cJSON *runs)
 		const cJSON *c = by_name(checks, "name", names[i]);
 		if (!c)
 			snprintf(why, sizeof why, "the %s check has not run", names[i]);
-		else if (!cJSON_IsTrue(field(c, "ok")))
+		else if (!cJSON_IsTrue(jpath_get(c, "ok")))
 			snprintf(why, sizeof why, "%s check: %s", names[i], str(c, "message"));
 	}
 	for (size_t i = 0; i < RTREPORT_NTASKS && !why[0]; i++) {
 		const cJSON *r = by_name(runs, "task", tasks[i]);
 		if (!r)
 			snprintf(why, sizeof why, "run %s: not reached, its pod never admitted", tasks[i]);
-		else if (!cJSON_IsString(field(r, "pod")))
+		else if (!cJSON_IsString(jpath_get(r, "pod")))
 			snprintf(why, sizeof why, "run %s: its Job got no pod (%s)", tasks[i], str(r, "reason"));
 	}
 	return metric(metrics, "pss-restricted",
@@ -136,17 +132,17 @@ rtreport_build(const cJSON *phases, const cJSON *checks, const cJSON *runs, cons
 		return NULL;
 	}
 	cJSON_ArrayForEach(p, phases) {
-		double s = cJSON_GetNumberValue(field(p, "seconds"));
+		double s = cJSON_GetNumberValue(jpath_get(p, "seconds"));
 		if (s == s)	/* not NaN: the field is there */
 			total += s;
-		ok = ok && cJSON_IsTrue(field(p, "ok"));
+		ok = ok && cJSON_IsTrue(jpath_get(p, "ok"));
 	}
 	if (!cJSON_GetArraySize(phases))
 		ok = false;
 	if (!metric_runs(metrics, phases, runs) || !metric_secrets(metrics, checks, runs) ||
 	    !metric_pss(metrics, checks, runs))
 		goto oom;
-	cJSON_ArrayForEach(m, metrics) ok = ok && cJSON_IsTrue(field(m, "ok"));
+	cJSON_ArrayForEach(m, metrics) ok = ok && cJSON_IsTrue(jpath_get(m, "ok"));
 	if (!cJSON_AddBoolToObject(o, "ok", ok) || !cJSON_AddNumberToObject(o, "duration", (double)(long)(total * 10) / 10) ||
 	    !cJSON_AddItemToObject(o, "phases", phases ? cJSON_Duplicate(phases, true) : cJSON_CreateArray()) ||
 	    !cJSON_AddItemToObject(o, "runs", runs ? cJSON_Duplicate(runs, true) : cJSON_CreateArray()) ||
@@ -166,15 +162,15 @@ rtreport_table(const cJSON *report)
 	const cJSON *p, *m;
 	int i = 0;
 
-	strbuf_printf(&b, "reset test: %s (%.1f s)\n\n", cJSON_IsTrue(field(report, "ok")) ? "PASS" : "FAIL",
-		      cJSON_GetNumberValue(field(report, "duration")));
+	strbuf_printf(&b, "reset test: %s (%.1f s)\n\n", cJSON_IsTrue(jpath_get(report, "ok")) ? "PASS" : "FAIL",
+		      cJSON_GetNumberValue(jpath_get(report, "duration")));
 	strbuf_printf(&b, "  %-16s %-6s %8s  %s\n", "phase", "result", "seconds", "detail");
-	cJSON_ArrayForEach(p, field(report, "phases"))
-		strbuf_printf(&b, "  %-16s %-6s %8.1f  %s\n", str(p, "name"), cJSON_IsTrue(field(p, "ok")) ? "ok" : "FAIL",
-			      cJSON_GetNumberValue(field(p, "seconds")), str(p, "detail"));
+	cJSON_ArrayForEach(p, jpath_get(report, "phases"))
+		strbuf_printf(&b, "  %-16s %-6s %8.1f  %s\n", str(p, "name"), cJSON_IsTrue(jpath_get(p, "ok")) ? "ok" : "FAIL",
+			      cJSON_GetNumberValue(jpath_get(p, "seconds")), str(p, "detail"));
 	strbuf_printf(&b, "\n  %-3s %-76s %s\n", "", "success metric", "result");
-	cJSON_ArrayForEach(m, field(report, "metrics")) {
-		bool ok = cJSON_IsTrue(field(m, "ok"));
+	cJSON_ArrayForEach(m, jpath_get(report, "metrics")) {
+		bool ok = cJSON_IsTrue(jpath_get(m, "ok"));
 		strbuf_printf(&b, "  %-3d %-76s %s\n", ++i, str(m, "description"), ok ? "pass" : "FAIL");
 		strbuf_printf(&b, "      %s\n", str(m, "detail"));
 	}

@@ -223,10 +223,10 @@ sim_stop() {
 
 simctl() { "$PY" "$SIMCTL" --state "$T/sim" "$@" >/dev/null; }
 
-kapi() {
+kapi() {	# METHOD PATH [BODY-FILE [CONTENT-TYPE]]
 	local out
 	out=$(curl -sS --cacert "$T/sim/tls/server-ca.crt" --cert "$T/sim/tls/client-admin.crt" \
-		--key "$T/sim/tls/client-admin.key" -X "$1" -H 'Content-Type: application/json' \
+		--key "$T/sim/tls/client-admin.key" -X "$1" -H "Content-Type: ${4:-application/json}" \
 		${3:+--data-binary @"$3"} -w '\n%{http_code}' "$SIM_URL$2") || return 1
 	printf '%s\n' "${out%$'\n'*}"
 	[ "${out##*$'\n'}" -lt 400 ]

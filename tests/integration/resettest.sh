@@ -10,18 +10,16 @@
 # completes.
 . "$(dirname "$0")/lib.sh"
 
-SIMCTL=$ROOT/tests/sim/simctl
 export KC=$T/sim/kubeconfig
 
-# kapi METHOD PATH [JSON]: one API request with the simulator's admin client.
-kapi() {
-	curl -sS --cacert "$T/sim/tls/server-ca.crt" --cert "$T/sim/tls/client-admin.crt" \
-		--key "$T/sim/tls/client-admin.key" -X "$1" \
-		-H "Content-Type: ${4:-application/json}" ${3:+--data-binary "$3"} "$SIM_URL$2"
+# merge_patch PATH JSON: a JSON merge patch with the simulator's admin client (lib.sh kapi).
+merge_patch() {
+	printf '%s' "$2" >"$T/patch.json"
+	kapi PATCH "$1" "$T/patch.json" application/merge-patch+json >/dev/null
 }
-ns_uid() { kapi GET "/api/v1/namespaces/$1" | json_field 'd["metadata"]["uid"] if d.get("kind") == "Namespace" else "absent"'; }
-ns_terminating() { kapi GET "/api/v1/namespaces/$1" | json_field '"yes" if d.get("metadata", {}).get("deletionTimestamp") else "no"'; }
-exists() { [ "$(kapi GET "$1" | json_field 'd.get("kind", "")')" != Status ]; }
+ns_uid() { kapi GET "/api/v1/namespaces/$1" 2>/dev/null | json_field 'd["metadata"]["uid"] if d.get("kind") == "Namespace" else "absent"'; }
+ns_terminating() { kapi GET "/api/v1/namespaces/$1" 2>/dev/null | json_field '"yes" if d.get("metadata", {}).get("deletionTimestamp") else "no"'; }
+exists() { kapi GET "$1" >/dev/null; }
 api_up() { case $(state 2>/dev/null) in '' | starting | wait-api) return 1 ;; esac; }
 healthy() { [ "$(state)" = healthy ]; }
 reset_test() { timeout 600 "$AGENTCTL" -s "$AGENTD_SOCK" bootstrap --reset-test "$@"; }
@@ -88,8 +86,7 @@ wait_for 60 healthy
 
 # 4. A namespace stuck on a finalizer (content whose finalizer's owner is gone):
 #    reported within the deadline, nothing after it deleted.
-kapi PATCH /api/v1/namespaces/ai-agents/configmaps/agent-demo-script \
-	'{"metadata":{"finalizers":["example.com/hold"]}}' application/merge-patch+json >/dev/null
+merge_patch /api/v1/namespaces/ai-agents/configmaps/agent-demo-script '{"metadata":{"finalizers":["example.com/hold"]}}'
 uid_vault=$(ns_uid vault)
 start=$(date +%s)
 expect_rc 1 stuck-namespace-fails reset_test --yes --teardown-timeout 6
@@ -105,18 +102,17 @@ if [ "$(ns_uid vault)" = "$uid_vault" ] && [ "$(ns_terminating vault)" = no ] &&
 else fail stuck-nothing-else-deleted "vault $(ns_uid vault) terminating=$(ns_terminating vault)"; fi
 check stuck-journal log_has 'reset test failed: teardown: '
 # The finalizer's owner lets go: the namespace goes, agentd rebuilds the stack by itself.
-kapi PATCH /api/v1/namespaces/ai-agents/configmaps/agent-demo-script '{"metadata":{"finalizers":null}}' \
-	application/merge-patch+json >/dev/null
+merge_patch /api/v1/namespaces/ai-agents/configmaps/agent-demo-script '{"metadata":{"finalizers":null}}'
 if wait_for 180 healthy; then pass rebuilt-by-itself-after-stuck; else fail rebuilt-by-itself-after-stuck "state $(state)"; fi
 
 # 5. A publisher image that fails: the report names the run and its reason.
-"$PY" "$SIMCTL" --state "$T/sim" config "fail_images=[\"example.org/publisher\"]" >/dev/null
+simctl config "fail_images=[\"example.org/publisher\"]"
 expect_rc 1 failing-publisher-fails reset_test --yes
 if grep -qE "^  run-publisher +FAIL .*job ai-agents/publisher-[a-z0-9-]+ failed: BackoffLimitExceeded" "$T/out" &&
 	grep -qE "^  run-journalist +ok " "$T/out" && grep -qE "^  1 .* FAIL$" "$T/out" &&
 	grep -q "run publisher failed: " "$T/out"; then pass failing-publisher-named
 else fail failing-publisher-named "$(tail -20 "$T/out")"; fi
-"$PY" "$SIMCTL" --state "$T/sim" config 'fail_images=[]' >/dev/null
+simctl config 'fail_images=[]'
 
 # 6. Interrupted during the teardown, then run again: the second completes.
 "$AGENTCTL" -s "$AGENTD_SOCK" bootstrap --reset-test --yes >"$T/int.out" 2>&1 &

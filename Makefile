@@ -62,7 +62,7 @@ $(BUILD)/agentctl: $(BUILD)/obj/agentctl.o $(BUILD)/libagentd.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libagentd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes \
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes -MMD -MP -MF $@.d \
 		$(shell pkg-config --cflags cmocka) -o $@ $< $(BUILD)/libagentd.a \
 		$(shell pkg-config --libs cmocka) $(LIBS)
 
@@ -194,6 +194,6 @@ uninstall: $(BUILD)/agentd.yaml.installed
 clean:
 	rm -rf build build-san
 
--include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/agentctl.d
+-include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/agentctl.d $(UNIT_BINS:=.d)
 
 FORCE:

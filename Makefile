@@ -69,9 +69,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libagentd.a
 test-unit: $(UNIT_BINS)
 
 # The whole suite: what CI runs (.ci/run) and what README tells a person to run.
+# The unit tests also run under valgrind (leaks and memory errors fail it: 1 min);
+# the integration suite under ASan+UBSan is `make check-extra` (it doubles the time).
 check: deps
 	$(MAKE) all test-unit
 	BUILD=$(BUILD) tests/run
+	BUILD=$(BUILD) tests/check-extra.sh valgrind
 
 demo: deps
 	$(MAKE) all

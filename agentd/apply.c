@@ -12,6 +12,7 @@
 #define RETRY_MIN_MS 500
 #define RETRY_MAX_MS 5000
 #define POLL_S 1.0
+#define POLL_FIRST_S 0.2
 
 enum item_state { IT_APPLYING, IT_APPLIED, IT_READY };
 
@@ -38,6 +39,7 @@ struct apply {
 	struct item *items;
 	size_t n, to_apply, to_gate;
 	ev_timer poll;
+	double poll_s;		/* the gate's interval: 0.2 s doubling up to POLL_S */
 	ev_timer kick;		/* starts the first phase from the loop */
 };
 
@@ -211,15 +213,18 @@ gate_poll(struct apply *a)
 			continue;
 		kube_get(a->k, it->obj->info, it->obj->namespace, it->obj->name, on_status, it, &it->call);
 	}
+	/* Quick at first (most gates open within a second), then once per POLL_S. */
 	ev_timer_stop(a->loop, &a->poll);
-	ev_timer_set(&a->poll, POLL_S, 0.0);
+	ev_timer_set(&a->poll, a->poll_s, 0.0);
 	ev_timer_start(a->loop, &a->poll);
+	a->poll_s = a->poll_s * 2 > POLL_S ? POLL_S : a->poll_s * 2;
 }
 
 static void
 start_gate(struct apply *a)
 {
 	a->to_gate = 0;
+	a->poll_s = POLL_FIRST_S;
 	for (size_t i = 0; i < a->n; i++) {
 		struct item *it = &a->items[i];
 		it->waits = !a->ops.wait || a->ops.wait(a->arg, it->obj);

@@ -41,6 +41,7 @@ struct bootstrap {
 	struct kube_call *call;
 	ev_timer poll;
 	void (*on_poll)(struct bootstrap *b);
+	double poll_s;			/* the wait's current interval (poll_later) */
 	ev_tstamp deadline;
 	char pod[254];
 	char pod_selector[512];	/* the Vault StatefulSet's own matchLabels */
@@ -101,6 +102,8 @@ finish(struct bootstrap *b, int err, const char *msg)
 	done(arg, err, copy);
 }
 
+#define POLL_FIRST_S 0.2
+
 static void
 on_poll_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -113,9 +116,14 @@ on_poll_timer(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 poll_later(struct bootstrap *b, void (*fn)(struct bootstrap *), double secs)
 {
+	/* A wait polls quickly at first (a gate usually opens within a second on a
+	 * warm cluster), then backs off to SECS: 0.2, 0.4, 0.8, SECS... */
+	b->poll_s = fn == b->on_poll && b->poll_s > 0 ? b->poll_s * 2 : POLL_FIRST_S;
+	if (b->poll_s > secs)
+		b->poll_s = secs;
 	b->on_poll = fn;
 	ev_timer_stop(b->loop, &b->poll);
-	ev_timer_init(&b->poll, on_poll_timer, secs, 0.0);
+	ev_timer_init(&b->poll, on_poll_timer, b->poll_s, 0.0);
 	b->poll.data = b;
 	ev_timer_start(b->loop, &b->poll);
 }

@@ -332,6 +332,13 @@ on_api_up(struct supervisor *sv, void *data)
 	struct discover *d = data;
 
 	(void)sv;
+	/* A bootstrap (or a reset test's teardown) that outlived the outage goes on:
+	 * that is the state to show, not wait-api until it ends. */
+	if (d->bootstrap || d->held) {
+		supervisor_set_state(d->sv, SV_BOOTSTRAP, d->bootstrap ? "API back; the bootstrap under way goes on"
+									: "API back; the reset test goes on");
+		return;
+	}
 	/* A look that began before the API went away again starts afresh. */
 	if (d->looking)
 		look_at_vault(d);

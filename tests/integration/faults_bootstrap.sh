@@ -8,7 +8,8 @@
 #      uninitialised (no keys to lose), and completes once there is room again;
 #   2. k3sim killed (SIGKILL) mid-bootstrap and restarted on its state;
 #   3. the Vault pod restarted while agentd configures it;
-#   4. agentd killed mid-apply, then restarted (and restarted again once healthy).
+#   4. agentd killed mid-apply, then restarted (and restarted again once healthy);
+#   5. the API away for 8 s while the bootstrap waits: bootstrap again, not wait-api.
 # Already covered elsewhere: agentd killed right after Vault's configuration
 # (clients_bootstrap.sh), 503s and resets during a bootstrap (bootstrap.sh).
 . "$(dirname "$0")/lib.sh"
@@ -242,6 +243,25 @@ if wait_for 60 log_has 'bootstrap: phase vault-server: .*: applied'; then
 	else pass agentdrestart-no-bootstrap; fi
 else
 	fail agentdkill-reached-apply "$(tail -3 "$T/agentd.log" | cut -c1-200 | tr '\n' ' ')"
+fi
+
+# ---- 5. the API away for a while during a bootstrap that is still waiting -----------
+# The Vault pod never comes (its StatefulSet controller paused), the API refuses
+# connections for 8 s: once it is back, the state is bootstrap, not wait-api until
+# the bootstrap ends (discover.c on_api_up), and the bootstrap completes.
+fresh || { fail sim-start "k3sim did not start"; t_done; }
+simctl pause statefulset
+agentd_start || { fail outage-start "agentd did not start"; t_done; }
+if wait_for 60 log_has 'bootstrap: phase vault-server: done'; then
+	simctl unavailable 8
+	sleep 9
+	if wait_for 5 state_is bootstrap; then pass outage-state-bootstrap-again
+	else fail outage-state-bootstrap-again "state $(state) with the bootstrap still waiting"; fi
+	simctl resume statefulset
+	if wait_for 90 state_is healthy; then pass outage-bootstrap-completes; else fail outage-bootstrap-completes "state $(state)"; fi
+	nothing_twice outage
+else
+	fail outage-reached-vault-wait "$(tail -3 "$T/agentd.log" | cut -c1-200 | tr '\n' ' ')"
 fi
 agentd_stop >/dev/null
 t_done

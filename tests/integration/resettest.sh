@@ -49,6 +49,12 @@ if grep -q "namespace ai-agents and everything in it" "$T/err" && grep -q "give 
 	grep -q "CustomResourceDefinition/agenttasks" "$T/err"; then pass no-yes-names-what-goes
 else fail no-yes-names-what-goes "$(cat "$T/err")"; fi
 check no-yes-touches-nothing test "$(ns_uid ai-agents)" = "$uid_agents"
+# On a terminal it asks; anything but "yes" touches nothing (script(1) gives it a pty).
+printf 'no\n' | script -qec "$AGENTCTL -s $AGENTD_SOCK bootstrap --reset-test" /dev/null >"$T/tty.out" 2>&1
+rc=$?
+if [ "$rc" = 2 ] && grep -q 'Type "yes" to proceed' "$T/tty.out" && grep -q "not confirmed; nothing was touched" "$T/tty.out" &&
+	[ "$(ns_uid ai-agents)" = "$uid_agents" ]; then pass tty-asks-and-no-touches-nothing
+else fail tty-asks-and-no-touches-nothing "rc $rc: $(tail -3 "$T/tty.out" | tr '\n' ' ')"; fi
 
 # 2. A healthy stack: teardown, bootstrap, checks, both runs; three metrics pass.
 expect_rc 0 reset-passes reset_test --yes

@@ -33,6 +33,7 @@ struct resettest {
 	const struct resettest_ops *ops;
 	void *arg;
 	const char *phase;		/* the phase under way */
+	uint64_t started;		/* monotonic usec: the report's duration is wall time */
 	uint64_t phase_started;		/* monotonic usec */
 	bool held;			/* discovery held by us */
 	struct discover_watch *boot;	/* following a bootstrap */
@@ -143,6 +144,10 @@ finish(struct resettest *t)
 	cJSON *checks = status_checks_json(t->d->status);
 	cJSON *report = rtreport_build(t->phases, checks, t->runs_done, t->teardown_report);
 	cJSON_Delete(checks);
+	/* The runs overlap: the sum of the phases overstates the time it took. */
+	double wall = (double)(clock_mono_usec() - t->started) / 1e6;
+	if (report)
+		cJSON_ReplaceItemInObject(report, "duration", cJSON_CreateNumber((double)(long)(wall * 10) / 10));
 	const struct resettest_ops *ops = t->ops;
 	void *arg = t->arg;
 	free_test(t);
@@ -577,6 +582,7 @@ resettest_start(struct daemon *d, const struct resettest_opts *opts, const struc
 		return -ENOMEM;
 	}
 	t->d = d;
+	t->started = clock_mono_usec();
 	t->o = *opts;
 	t->ops = ops;
 	t->arg = arg;

@@ -25,7 +25,8 @@
  * CHECKS: the status registry as status_checks_json() gives it (may be NULL);
  * RUNS: the proof results (proof.h), one per task reached (may be NULL);
  * TEARDOWN: the teardown's report (teardown.h) or NULL.  All borrowed.
- * Returns {"ok", "duration", "phases", "metrics": [{"name", "description",
+ * Returns {"ok", "duration" (the phases' sum; a caller that ran some at
+ * once puts its wall time there), "phases", "metrics": [{"name", "description",
  * "ok", "detail"}], "runs", "checks", "teardown"}: ok only if every phase
  * and every metric is; NULL on ENOMEM. */
 cJSON *rtreport_build(const cJSON *phases, const cJSON *checks, const cJSON *runs, const cJSON *teardown);

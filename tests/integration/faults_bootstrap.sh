@@ -14,38 +14,13 @@
 # (clients_bootstrap.sh), 503s and resets during a bootstrap (bootstrap.sh).
 . "$(dirname "$0")/lib.sh"
 
-SIMCTL=$ROOT/tests/sim/simctl
-simctl() { "$PY" "$SIMCTL" --state "$T/sim" "$@" >/dev/null; }
-state() { ctl --json status 2>/dev/null | json_field 'd["state"]' 2>/dev/null; }
-state_is() { [ "$(state)" = "$1" ]; }
 api_up() { case $(state) in ''|starting|wait-api) return 1 ;; esac; }
 # Lines of the journal (agentd's stderr) matching REGEX.
 log_count() { grep -Ec -- "$1" "$T/agentd.log"; }
 
 cat >"$T/kube.py" <<'PYEOF'
-import base64, json, os, ssl, sys, tempfile, urllib.request, yaml
-kc = yaml.safe_load(open(os.environ["KC"]))
-u, c = kc["users"][0]["user"], kc["clusters"][0]["cluster"]
-d = tempfile.mkdtemp()
-for k, f in (("client-certificate-data", "c.pem"), ("client-key-data", "k.pem"), ("certificate-authority-data", "ca.pem")):
-    open(os.path.join(d, f), "wb").write(base64.b64decode(c.get(k) or u.get(k)))
-ctx = ssl.create_default_context(cafile=os.path.join(d, "ca.pem"))
-ctx.check_hostname = False
-ctx.load_cert_chain(os.path.join(d, "c.pem"), os.path.join(d, "k.pem"))
-def get(path):
-    try:
-        with urllib.request.urlopen(urllib.request.Request(c["server"] + path), context=ctx) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, None
-PLURAL = {"Namespace": "namespaces", "ServiceAccount": "serviceaccounts", "ConfigMap": "configmaps",
-          "Service": "services", "ResourceQuota": "resourcequotas", "LimitRange": "limitranges"}
-def path_of(o):
-    av, kind, md = o["apiVersion"], o["kind"], o["metadata"]
-    plural = PLURAL.get(kind) or (kind.lower()[:-1] + "ies" if kind.endswith("y") else kind.lower() + ("es" if kind.endswith("s") else "s"))
-    base = "/api/" + av if "/" not in av else "/apis/" + av
-    ns = "/namespaces/%s" % md["namespace"] if md.get("namespace") else ""
-    return "%s%s/%s/%s" % (base, ns, plural, md["name"])
+import json, sys
+from simkube import get, path_of
 if sys.argv[1] == "snap":
     # every rendered object: status, and its resourceVersion (generation for the
     # controllers' objects, whose status their controller writes)
@@ -68,8 +43,7 @@ elif sys.argv[1] == "vault":
     _, s = get("/api/v1/namespaces/vault/pods/vault-0:8200/proxy/v1/sys/seal-status")
     print("initialized=%s sealed=%s" % ((s or {}).get("initialized"), (s or {}).get("sealed")))
 PYEOF
-export KC=$T/sim/kubeconfig
-kube() { "$PY" "$T/kube.py" "$@"; }
+kube() { kpy "$T/kube.py" "$@"; }
 snap() { kube snap "$T/render.jsonl"; }
 
 # fresh [YAML...]: a new k3sim on a new state, a new agentd config (not started).

@@ -13,6 +13,7 @@
 
 #include "apply.h"
 #include "bootstrap.h"
+#include "jpath.h"
 #include "kube.h"
 #include "readfile.h"
 #include "render.h"
@@ -135,6 +136,24 @@ timed_out(struct bootstrap *b)
 }
 
 /* ---- vault-init.json ---- */
+
+char *
+bootstrap_saved_root_token(const char *state_dir)
+{
+	char path[4096], *text = NULL, *tok = NULL;
+	size_t len;
+	cJSON *j;
+
+	snprintf(path, sizeof(path), "%s/vault-init.json", state_dir);
+	if (readfile(path, 65536, &text, &len) < 0)
+		return NULL;
+	j = cJSON_ParseWithLength(text, len);
+	if (jpath_str(j, "root_token") && *jpath_str(j, "root_token"))
+		tok = strdup(jpath_str(j, "root_token"));
+	wipe_json_free(j);
+	wipe_free(text, len);
+	return tok;
+}
 
 static void
 init_path(const struct bootstrap *b, char *buf, size_t size)
@@ -514,10 +533,7 @@ static void
 step_seal(struct bootstrap *b)
 {
 	if (!b->vault) {
-		const struct config *c = b->cfg;
-		int r = c->vault.address ? vault_new_direct(b->http, c->vault.address, NULL, (long)c->api.request_timeout,
-							    &b->vault)
-					 : vault_new_proxy(b->k, c->vault.namespace, c->vault.port, &b->vault);
+		int r = vault_new_for_config(b->cfg, b->k, b->http, &b->vault);
 		if (r < 0) {
 			finish(b, r, "vault: cannot set up the client");
 			return;

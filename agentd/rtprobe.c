@@ -6,11 +6,11 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "bootstrap.h"
 #include "jpath.h"
 #include "kinds.h"
 #include "kube.h"
 #include "proof.h"
-#include "readfile.h"
 #include "rtprobe.h"
 #include "vault.h"
 #include "wipe.h"
@@ -21,11 +21,8 @@
 struct rtprobe {
 	struct ev_loop *loop;
 	struct kube *k;
-	struct http_client *http;
 	/* Copied from the config: a reload may free it while the probe lives. */
-	char state_dir[1024], vault_ns[254], vault_selector[512], vault_address[512];
-	unsigned vault_port;
-	long timeout_ms;
+	char state_dir[1024], vault_ns[254];
 	const char *const *tasks;
 	size_t ntasks, task_i;
 	char paths[MAX_PATHS][256];
@@ -57,7 +54,6 @@ end(struct rtprobe *p, int err, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	p->busy = false;
-	p->v = vault_free(p->v);
 	if (p->token) {
 		wipe_free_str(p->token);
 		p->token = NULL;
@@ -144,32 +140,16 @@ next_path(struct rtprobe *p)
 	end(p, 0, "%u agent entries %s", p->count, p->clearing ? "emptied again" : "given a probe key");
 }
 
+/* The root token, for one seed or clear (wiped at its end). */
 static int
-open_vault(struct rtprobe *p, char *why, size_t whysize)
+take_token(struct rtprobe *p, char *why, size_t whysize)
 {
-	char path[1100], *text = NULL;
-	size_t len = 0;
-
-	snprintf(path, sizeof path, "%s/vault-init.json", p->state_dir);
-	int r = readfile(path, 1 << 20, &text, &len);
-	if (r < 0) {
-		snprintf(why, whysize, "cannot read %.400s: %s", path, strerror(-r));
-		return r;
-	}
-	cJSON *j = cJSON_ParseWithLength(text, len);
-	wipe_free(text, len + 1);
-	const char *root = cJSON_GetStringValue(jpath_get(j, "root_token"));
-	p->token = root ? strdup(root) : NULL;
-	wipe_json_free(j);
+	p->token = bootstrap_saved_root_token(p->state_dir);
 	if (!p->token) {
-		snprintf(why, whysize, "%.400s has no root_token", path);
-		return -EINVAL;
+		snprintf(why, whysize, "no root token in %.400s/vault-init.json", p->state_dir);
+		return -ENOENT;
 	}
-	r = p->vault_address[0] ? vault_new_direct(p->http, p->vault_address, NULL, p->timeout_ms, &p->v)
-				: vault_new_proxy(p->k, p->vault_ns, p->vault_port, &p->v);
-	if (r < 0)
-		snprintf(why, whysize, "cannot make a Vault client: %s", strerror(-r));
-	return r;
+	return 0;
 }
 
 /* ---- Kubernetes: the paths the CronJobs' templates read, a Vault pod ---- */
@@ -210,7 +190,7 @@ next_task(struct rtprobe *p)
 			end(p, -ENOMEM, "cannot read cronjob %s", p->tasks[p->task_i]);
 		return;
 	}
-	int r = open_vault(p, why, sizeof why);
+	int r = take_token(p, why, sizeof why);
 	if (r < 0) {
 		end(p, r, "%s", why);
 		return;
@@ -251,15 +231,17 @@ rtprobe_seed(struct ev_loop *loop, struct kube *k, struct http_client *http, con
 
 	if (!p)
 		return -ENOMEM;
-	*p = (struct rtprobe){ .loop = loop, .k = k, .http = http, .tasks = tasks, .ntasks = ntasks, .busy = true,
-			       .done = done, .arg = arg, .vault_port = cfg->vault.port,
-			       .timeout_ms = (long)cfg->api.request_timeout };
+	*p = (struct rtprobe){ .loop = loop, .k = k, .tasks = tasks, .ntasks = ntasks, .busy = true, .done = done,
+			       .arg = arg };
 	snprintf(p->state_dir, sizeof p->state_dir, "%s", cfg->state_dir);
 	snprintf(p->vault_ns, sizeof p->vault_ns, "%s", cfg->vault.namespace ? cfg->vault.namespace : "");
-	snprintf(p->vault_selector, sizeof p->vault_selector, "%s", cfg->vault.selector ? cfg->vault.selector : "");
-	snprintf(p->vault_address, sizeof p->vault_address, "%s", cfg->vault.address ? cfg->vault.address : "");
-	if (!ki || kube_list(k, ki, p->vault_ns, p->vault_selector[0] ? p->vault_selector : NULL, NULL, got_pods, p,
-			     &p->pending) < 0) {
+	int r = vault_new_for_config(cfg, k, http, &p->v);
+	if (r < 0) {
+		free(p);
+		return r;
+	}
+	if (!ki || kube_list(k, ki, p->vault_ns, cfg->vault.selector, NULL, got_pods, p, &p->pending) < 0) {
+		vault_free(p->v);
 		free(p);
 		return -ENOMEM;
 	}
@@ -286,7 +268,7 @@ rtprobe_clear(struct rtprobe *p, rtprobe_done_fn done, void *arg)
 	p->path_i = 0;
 	p->done = done;
 	p->arg = arg;
-	int r = open_vault(p, why, sizeof why);
+	int r = take_token(p, why, sizeof why);
 	if (r < 0) {
 		p->busy = false;
 		return r;

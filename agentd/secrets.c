@@ -206,9 +206,7 @@ static void
 with_vault(struct op *o, void (*next)(struct op *))
 {
 	const struct config *cfg = o->d->config;
-	int r = cfg->vault.address ? vault_new_direct(o->d->http, cfg->vault.address, NULL,
-						      (long)cfg->api.request_timeout, &o->vault)
-				   : vault_new_proxy(o->k, cfg->vault.namespace, cfg->vault.port, &o->vault);
+	int r = vault_new_for_config(cfg, o->k, o->d->http, &o->vault);
 	if (r < 0) {
 		op_fail(o, PROTO_E_FAILED, "cannot set up the Vault client: %s", strerror(-r));
 		return;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "dlist.h"
 #include "http.h"
 #include "jpath.h"
@@ -339,6 +340,14 @@ dup_mem(const char *src, size_t len, char **dst)
 		return -ENOMEM;
 	memcpy(*dst, src, len);
 	return 0;
+}
+
+int
+vault_new_for_config(const struct config *cfg, struct kube *k, struct http_client *http, struct vault **out)
+{
+	if (cfg->vault.address)
+		return vault_new_direct(http, cfg->vault.address, NULL, (long)cfg->api.request_timeout, out);
+	return vault_new_proxy(k, cfg->vault.namespace, cfg->vault.port, out);
 }
 
 int

@@ -353,9 +353,7 @@ start_watch(struct vaultwatch *vw)
 	pod = kinds_find(kube_kinds(k), "v1", "Pod");
 	if (pod == NULL)
 		return -ENOENT;
-	r = cfg->vault.address != NULL
-		    ? vault_new_direct(vw->http, cfg->vault.address, NULL, (long)cfg->api.request_timeout, &vw->vault)
-		    : vault_new_proxy(k, cfg->vault.namespace, cfg->vault.port, &vw->vault);
+	r = vault_new_for_config(cfg, k, vw->http, &vw->vault);
 	if (r < 0)
 		return r;
 	vw->kube = k;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "apiprobe.h"
+#include "bootstrap.h"
 #include "checks.h"
 #include "clock.h"
 #include "jpath.h"
@@ -12,7 +13,6 @@
 #include "kube.h"
 #include "log.h"
 #include "metrics.h"
-#include "readfile.h"
 #include "render.h"
 #include "rfc3339.h"
 #include "vault.h"
@@ -627,25 +627,6 @@ on_sys_audit(void *arg, const struct vault_reply *r)
 	audit_done(v, cJSON_IsObject(data) ? data : r->json, NULL, NULL, "vault");
 }
 
-/* The root token agentd saved when it initialised Vault, or NULL (wipe_free_str it). */
-static char *
-saved_token(const struct config *cfg)
-{
-	char path[4096], *text = NULL, *tok = NULL;
-	size_t len;
-	cJSON *j;
-
-	snprintf(path, sizeof(path), "%s/vault-init.json", cfg->state_dir);
-	if (readfile(path, 65536, &text, &len) < 0)
-		return NULL;
-	j = cJSON_ParseWithLength(text, len);
-	if (jpath_str(j, "root_token") && *jpath_str(j, "root_token"))
-		tok = strdup(jpath_str(j, "root_token"));
-	wipe_json_free(j);
-	wipe_free(text, len);
-	return tok;
-}
-
 static void
 read_audit(struct verify *v)
 {
@@ -656,7 +637,7 @@ read_audit(struct verify *v)
 	if (v->audit_pending)
 		return;
 	v->audit_pending = true;
-	tok = saved_token(cfg);
+	tok = bootstrap_saved_root_token(cfg->state_dir);
 	pod = vault_pod(v);
 	if (tok && pod && jpath_str(jpath_get(pod, "metadata"), "name") &&
 	    vault_new_proxy(v->kube, cfg->vault.namespace, cfg->vault.port, &v->vault) == 0 &&

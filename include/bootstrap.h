@@ -41,4 +41,8 @@ void bootstrap_cancel(struct bootstrap *b);
  * or differs from what the manifests render to now (*why says which). */
 bool bootstrap_needed(const struct config *cfg, struct kinds *kinds, char *why, size_t whysize);
 
+/* The root token of STATE_DIR/vault-init.json (agentd initialised this Vault), or
+ * NULL when there is none.  A secret: the caller wipe_free_str()s it, never logs it. */
+char *bootstrap_saved_root_token(const char *state_dir);
+
 #endif

@@ -8,7 +8,8 @@
  * templates ask the injector for; an entry with keys is left alone.
  * rtprobe_clear writes the seeded entries back empty, as the bootstrap left
  * them.  The root token is read from $STATE_DIRECTORY/vault-init.json (the
- * fresh init's) for the call and wiped after.
+ * fresh init's, bootstrap_saved_root_token) for each of the two and wiped after;
+ * the Vault client (vault_new_for_config) lives as long as the probe.
  *
  * Asynchronous, on the loop; never logs (the caller does). */
 #ifndef AGENTD_RTPROBE_H

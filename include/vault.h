@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
+struct config;
 struct http_client;
 struct http_tls;
 struct kube;
@@ -54,6 +55,10 @@ int vault_new_proxy(struct kube *k, const char *ns, unsigned port, struct vault 
 /* Directly to URL ("https://vault.example:8200"); TLS may be NULL; borrowed HTTP. */
 int vault_new_direct(struct http_client *http, const char *url, const struct http_tls *tls, long timeout_ms,
 		     struct vault **out);
+/* The client CFG asks for: direct to vault.address (HTTP, api.request_timeout)
+ * when it is set, else through K's pod proxy to vault.namespace on vault.port.
+ * Nothing of CFG is kept. */
+int vault_new_for_config(const struct config *cfg, struct kube *k, struct http_client *http, struct vault **out);
 /* Cancels pending calls without calling back. */
 struct vault *vault_free(struct vault *v);
 

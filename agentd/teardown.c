@@ -9,6 +9,7 @@
 
 #include <ev.h>
 
+#include "jpath.h"
 #include "kube.h"
 #include "render.h"
 #include "teardown.h"
@@ -82,6 +83,13 @@ item_label(const struct item *it, char *buf, size_t size)
 	snprintf(buf, size, "%s/%s", it->ki->kind, it->name);
 }
 
+/* With keep_vault_data, Vault's namespace (its data, its pods) is not ours to delete. */
+static bool
+kept(bool keep_vault_data, const char *vault_ns, const char *kind, const char *name)
+{
+	return keep_vault_data && vault_ns && strcmp(kind, "Namespace") == 0 && strcmp(name, vault_ns) == 0;
+}
+
 static void
 add_item(struct teardown *t, const struct kind_info *ki, const char *name)
 {
@@ -92,7 +100,7 @@ add_item(struct teardown *t, const struct kind_info *ki, const char *name)
 			return;
 	if (t->n == MAX_ITEMS || strlen(name) >= sizeof t->items[0].name)
 		return;
-	if (t->keep_vault_data && strcmp(ki->kind, "Namespace") == 0 && strcmp(name, t->vault_ns) == 0)
+	if (kept(t->keep_vault_data, t->vault_ns, ki->kind, name))
 		return;
 	struct item *it = &t->items[t->n++];
 	memset(it, 0, sizeof *it);
@@ -114,24 +122,22 @@ stuck_report(const struct teardown *t)
 		cJSON *o = cJSON_CreateObject(), *conds = cJSON_CreateArray(), *fins = cJSON_CreateArray(), *c;
 		item_label(it, label, sizeof label);
 		cJSON_AddStringToObject(o, "object", label);
-		const cJSON *st = cJSON_GetObjectItemCaseSensitive(it->last, "status");
-		const char *phase = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "phase"));
+		const cJSON *st = jpath_get(it->last, "status");
+		const char *phase = jpath_str(st, "phase");
 		cJSON_AddStringToObject(o, "phase", phase ? phase : "");
-		cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(st, "conditions")) {
+		cJSON_ArrayForEach(c, jpath_get(st, "conditions")) {
 			cJSON *k = cJSON_CreateObject();
 			static const char *const keys[] = { "type", "status", "reason", "message" };
 			for (size_t j = 0; j < 4; j++) {
-				const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, keys[j]));
+				const char *v = jpath_str(c, keys[j]);
 				cJSON_AddStringToObject(k, keys[j], v ? v : "");
 			}
 			cJSON_AddItemToArray(conds, k);
 		}
 		/* Both kinds of finalizer hold a namespace: spec.finalizers ("kubernetes")
 		 * and metadata.finalizers (anyone's). */
-		const cJSON *meta = cJSON_GetObjectItemCaseSensitive(it->last, "metadata");
-		const cJSON *spec = cJSON_GetObjectItemCaseSensitive(it->last, "spec");
-		const cJSON *lists[2] = { cJSON_GetObjectItemCaseSensitive(spec, "finalizers"),
-					  cJSON_GetObjectItemCaseSensitive(meta, "finalizers") };
+		const cJSON *lists[2] = { jpath_find(it->last, "spec.finalizers"),
+					  jpath_find(it->last, "metadata.finalizers") };
 		for (size_t j = 0; j < 2; j++)
 			cJSON_ArrayForEach(c, lists[j]) if (cJSON_IsString(c))
 				cJSON_AddItemToArray(fins, cJSON_CreateString(c->valuestring));
@@ -172,9 +178,7 @@ finish(struct teardown *t, int err, const char *message, const char *moved)
 static bool
 managed(const cJSON *obj)
 {
-	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
-							       "labels");
-	const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(labels, MANAGED_KEY));
+	const char *v = jpath_str(jpath_find(obj, "metadata.labels"), MANAGED_KEY);
 	return v && strcmp(v, "agentd") == 0;
 }
 
@@ -251,8 +255,7 @@ got_cb(void *arg, const struct kube_result *res)
 		step(t);
 		return;
 	}
-	const char *dts = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(res->json, "metadata"), "deletionTimestamp"));
+	const char *dts = jpath_str(jpath_get(res->json, "metadata"), "deletionTimestamp");
 	if (dts) {
 		/* An earlier (interrupted) run already deleted it: wait for it. */
 		cJSON_AddItemToArray(t->deleted, cJSON_CreateString(label));
@@ -365,9 +368,8 @@ listed_cb(void *arg, const struct kube_result *res)
 		finish(t, res->err, msg, NULL);
 		return;
 	}
-	cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(res->json, "items"))
-		add_item(t, ki, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-				       cJSON_GetObjectItemCaseSensitive(o, "metadata"), "name")));
+	cJSON_ArrayForEach(o, jpath_get(res->json, "items"))
+		add_item(t, ki, jpath_str(jpath_get(o, "metadata"), "name"));
 	t->listing++;
 	while (t->listing < N_LISTED) {
 		ki = kinds_find(kube_kinds(t->k), listed[t->listing][0], listed[t->listing][1]);
@@ -404,6 +406,43 @@ kind_is_listed(const struct kind_info *ki)
 	return false;
 }
 
+/* The inventory from the rendered stack: its cluster-scoped objects of the listed
+ * kinds (the namespaced ones go with their namespace), in reverse order of
+ * creation (the agents' namespace before Vault's, the webhook before the CRDs).
+ * The plan shows it and the teardown deletes it, in this order. */
+static void
+inventory(const struct manifest_stack *s, void (*fn)(void *arg, const struct manifest_object *m), void *arg)
+{
+	for (size_t i = s->count; i-- > 0;)
+		for (size_t j = s->phases[i].count; j-- > 0;) {
+			const struct manifest_object *m = &s->phases[i].objects[j];
+			if (!m->namespace && m->info && kind_is_listed(m->info))
+				fn(arg, m);
+		}
+}
+
+struct plan {
+	cJSON *namespaces, *cluster;
+	bool keep_vault_data;
+	const char *vault_ns;
+};
+
+static void
+plan_add(void *arg, const struct manifest_object *m)
+{
+	struct plan *p = arg;
+	char label[300];
+
+	if (kept(p->keep_vault_data, p->vault_ns, m->kind, m->name))
+		return;
+	if (strcmp(m->kind, "Namespace") == 0) {
+		cJSON_AddItemToArray(p->namespaces, cJSON_CreateString(m->name));
+		return;
+	}
+	snprintf(label, sizeof label, "%s/%s", m->kind, m->name);
+	cJSON_AddItemToArray(p->cluster, cJSON_CreateString(label));
+}
+
 int
 teardown_plan(const struct config *cfg, struct kinds *kinds, bool keep_vault_data, cJSON **out, char **err)
 {
@@ -411,25 +450,13 @@ teardown_plan(const struct config *cfg, struct kinds *kinds, bool keep_vault_dat
 	int r = render_load(cfg->manifests, cfg->values, cfg->values_override, kinds, &s, err);
 	if (r < 0)
 		return r;
-	cJSON *o = cJSON_CreateObject(), *nss = cJSON_CreateArray(), *cl = cJSON_CreateArray();
-	char label[300], path[1024];
-	for (size_t i = 0; i < s->count; i++) {
-		for (size_t j = 0; j < s->phases[i].count; j++) {
-			const struct manifest_object *m = &s->phases[i].objects[j];
-			if (m->namespace || !m->info || !kind_is_listed(m->info))
-				continue;
-			if (strcmp(m->kind, "Namespace") == 0) {
-				if (!(keep_vault_data && cfg->vault.namespace && strcmp(m->name, cfg->vault.namespace) == 0))
-					cJSON_AddItemToArray(nss, cJSON_CreateString(m->name));
-				continue;
-			}
-			snprintf(label, sizeof label, "%s/%s", m->kind, m->name);
-			cJSON_AddItemToArray(cl, cJSON_CreateString(label));
-		}
-	}
+	cJSON *o = cJSON_CreateObject();
+	struct plan p = { cJSON_CreateArray(), cJSON_CreateArray(), keep_vault_data, cfg->vault.namespace };
+	char path[1024];
+	inventory(s, plan_add, &p);
 	manifest_stack_free(s);
-	cJSON_AddItemToObject(o, "namespaces", nss);
-	cJSON_AddItemToObject(o, "cluster", cl);
+	cJSON_AddItemToObject(o, "namespaces", p.namespaces);
+	cJSON_AddItemToObject(o, "cluster", p.cluster);
 	snprintf(path, sizeof path, "%s/vault-init.json", cfg->state_dir);
 	if (keep_vault_data)
 		cJSON_AddNullToObject(o, "vault_init");
@@ -437,6 +464,12 @@ teardown_plan(const struct config *cfg, struct kinds *kinds, bool keep_vault_dat
 		cJSON_AddStringToObject(o, "vault_init", path);
 	*out = o;
 	return 0;
+}
+
+static void
+start_add(void *arg, const struct manifest_object *m)
+{
+	add_item(arg, m->info, m->name);
 }
 
 int
@@ -462,15 +495,7 @@ teardown_start(struct ev_loop *loop, struct kube *k, const struct config *cfg, b
 	t->deadline_s = deadline_s;
 	t->deleted = cJSON_CreateArray();
 	t->skipped = cJSON_CreateArray();
-	/* The inventory: what the stack renders to, cluster-scoped kinds only (the
-	 * namespaced objects go with their namespace), in reverse order of creation
-	 * (the agents' namespace before Vault's, the webhook before the CRDs). */
-	for (size_t i = s->count; i-- > 0;)
-		for (size_t j = s->phases[i].count; j-- > 0;) {
-			const struct manifest_object *m = &s->phases[i].objects[j];
-			if (!m->namespace && m->info && kind_is_listed(m->info))
-				add_item(t, m->info, m->name);
-		}
+	inventory(s, start_add, t);
 	manifest_stack_free(s);
 	ev_timer_init(&t->poll, on_poll, POLL_S, 0.0);
 	t->poll.data = t;

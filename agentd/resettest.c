@@ -296,19 +296,6 @@ start_probe(struct resettest *t)
 static void checks_look(struct resettest *t);
 
 static void
-failing_checks(const struct status *st, char *buf, size_t size)
-{
-	size_t o = 0;
-	buf[0] = '\0';
-	for (size_t i = 0; i < status_count(st) && o < size; i++) {
-		const struct status_check *c = status_at(st, i);
-		if (!c->ok)
-			o += (size_t)snprintf(buf + o, size - o, "%s%s: %s", o ? "; " : "", c->name,
-					      c->message ? c->message : "");
-	}
-}
-
-static void
 on_verified(void *data)
 {
 	struct resettest *t = data;
@@ -325,7 +312,7 @@ on_verified(void *data)
 		return;
 	}
 	if (ev_now(t->d->loop) >= t->checks_deadline) {
-		failing_checks(t->d->status, failing, sizeof failing);
+		status_failing(t->d->status, true, failing, sizeof failing);
 		phase_end(t, false, "not every check passed within %.0f s (state %s): %s", t->o.checks_s,
 			  supervisor_state_name(s), failing[0] ? failing : "no check has reported yet");
 		finish(t);

@@ -171,6 +171,26 @@ status_all_ok(const struct status *st)
 	return st->n > 0;
 }
 
+void
+status_failing(const struct status *st, bool with_messages, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	if (size == 0)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < st->n && o < size; i++) {
+		const struct status_check *c = &st->v[i];
+		if (c->ok)
+			continue;
+		if (with_messages)
+			o += (size_t)snprintf(buf + o, size - o, "%s%s: %s", o ? "; " : "", c->name,
+					      c->message ? c->message : "");
+		else
+			o += (size_t)snprintf(buf + o, size - o, "%s%s", o ? ", " : "", c->name);
+	}
+}
+
 cJSON *
 status_checks_json(const struct status *st)
 {

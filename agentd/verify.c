@@ -414,17 +414,12 @@ static void
 update_state(struct verify *v)
 {
 	enum sv_state s = supervisor_state(v->sv);
-	char reason[512] = "";
-	size_t o = 0;
+	char failing[500], reason[512];
 
 	if (s != SV_HEALTHY && s != SV_DEGRADED)
 		return;
-	for (size_t i = 0; i < status_count(v->st); i++) {
-		const struct status_check *c = status_at(v->st, i);
-
-		if (!c->ok && o < sizeof(reason))
-			o += (size_t)snprintf(reason + o, sizeof(reason) - o, "%s%s", o ? ", " : "failing: ", c->name);
-	}
+	status_failing(v->st, false, failing, sizeof failing);
+	snprintf(reason, sizeof reason, "failing: %s", failing);
 	if (status_all_ok(v->st))
 		supervisor_set_state(v->sv, SV_HEALTHY, "every check passes");
 	else

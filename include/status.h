@@ -58,6 +58,10 @@ const struct status_check *status_at(const struct status *st, size_t i);
 /* True when every check is ok (and there is at least one). */
 bool status_all_ok(const struct status *st);
 
+/* The failing checks in words, into BUF (truncated to SIZE, "" when none):
+ * "pods, quota" or, WITH_MESSAGES, "pods: 1/3 ready; quota: missing". */
+void status_failing(const struct status *st, bool with_messages, char *buf, size_t size);
+
 /* A new JSON array of {"name","ok","severity","message","since"}; NULL on OOM. */
 cJSON *status_checks_json(const struct status *st);
 

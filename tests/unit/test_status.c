@@ -121,6 +121,15 @@ test_registry(void **state)
 	assert_true(status_all_ok(st));
 	status_set(st, "quota", false, STATUS_WARNING, "ResourceQuota ai-agents missing");
 	assert_false(status_all_ok(st));
+	char failing[64];
+	status_failing(st, false, failing, sizeof failing);
+	assert_string_equal(failing, "quota");
+	status_set(st, "pods", false, STATUS_WARNING, "1/3 ready");
+	status_failing(st, true, failing, sizeof failing);
+	assert_string_equal(failing, "pods: 1/3 ready; quota: ResourceQuota ai-agents missing");
+	status_failing(st, false, failing, sizeof failing);
+	assert_string_equal(failing, "pods, quota");
+	status_set(st, "pods", true, STATUS_WARNING, "3/3 ready");
 	assert_int_equal(status_count(st), 3);
 	assert_string_equal(status_at(st, 1)->name, "cron-journalist");
 	assert_null(status_at(st, 3));

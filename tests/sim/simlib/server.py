@@ -281,7 +281,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return
                 self.user = user[0]
             else:
-                self.user = "system:anonymous"
+                # Credentials are checked before the anonymous fallback: a bad bearer
+                # token is refused even here (kube-apiserver: union.NewFailOnError).
+                user = self.authenticate()
+                if user is None and self.headers.get("Authorization"):
+                    self.send_error_status(errors.unauthorized())
+                    return
+                self.user = user[0] if user else "system:anonymous"
             self.route(method, path, q, body)
         except ApiError as e:
             self.send_error_status(e)

@@ -47,9 +47,9 @@
 #define VAULTWATCH_START_GRACE 30.0
 /* The longest agentd's own bootstrap may keep a sealed Vault quiet. */
 #define VAULTWATCH_HOLD_MAX    120.0
-/* The seal-status safety net when readiness carries the seal: 5 min at the
+/* The seal-status safety net when readiness carries the seal: 10 min at the
  * default verify.interval (a probe that ignores the seal is still caught). */
-#define VAULTWATCH_SAFETY_FACTOR 10
+#define VAULTWATCH_SAFETY_FACTOR 20
 
 struct http_client;
 struct kube;

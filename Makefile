@@ -6,6 +6,7 @@
 #   agentd/*.c (rest)  -> build/libagentd.a, linked into both binaries and every test
 #   tests/unit/test_*.c   -> build/tests/test_*   (cmocka, run by tests/run)
 #   tests/fuzz/fuzz_*.c   -> build/fuzz/fuzz_*    (libFuzzer, clang)
+#                         -> build/fuzz-replay/fuzz_*  (the corpus replayed, any cc)
 #   tests/integration/*.sh, tests/sim/test_*.py  (run by tests/run)
 
 PREFIX      ?= /usr/local
@@ -37,8 +38,9 @@ UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRCS))
 
-.PHONY: all deps check check-extra test-unit demo bench fuzz sanitize install uninstall clean
+.PHONY: all deps check test-unit fuzz-replay demo bench fuzz sanitize install uninstall clean
 
 all: $(BUILD)/agentd $(BUILD)/agentctl
 
@@ -66,15 +68,19 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libagentd.a
 		$(shell pkg-config --cflags cmocka) -o $@ $< $(BUILD)/libagentd.a \
 		$(shell pkg-config --libs cmocka) $(LIBS)
 
-test-unit: $(UNIT_BINS)
+test-unit: $(UNIT_BINS) $(REPLAY_BINS)
 
 # The whole suite: what CI runs (.ci/run) and what README tells a person to run.
-# The unit tests also run under valgrind (leaks and memory errors fail it: 1 min);
-# the integration suite under ASan+UBSan is `make check-extra` (it doubles the time).
+# The integration scripts run twice, against this build and against an ASan+UBSan
+# build (build-san), CHECK_JOBS at a time; then the unit tests again under valgrind
+# (leaks and memory errors fail it).  See docs/HACKING.md, "What make check runs".
+CHECK_JOBS ?= 3
+SAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
 check: deps
 	$(MAKE) all test-unit
-	BUILD=$(BUILD) tests/run
-	BUILD=$(BUILD) tests/check-extra.sh valgrind
+	$(MAKE) BUILD=build-san CFLAGS="$(SAN_CFLAGS)" LDFLAGS="$(SAN_CFLAGS)" all fuzz-replay
+	BUILD=$(BUILD) SAN_BUILD=build-san JOBS=$(CHECK_JOBS) tests/run
+	VALGRIND=1 BUILD=$(BUILD) tests/run unit
 
 demo: deps
 	$(MAKE) all
@@ -91,6 +97,13 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
 		$(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIB_SRCS) $(LIBS)
 
+# The corpora replayed without libFuzzer (tests/fuzz/replay.c); tests/run fuzz.
+$(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(BUILD)/libagentd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(BUILD)/libagentd.a $(LIBS)
+
+fuzz-replay: $(REPLAY_BINS)
+
 fuzz: deps $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \
 		n=$$(basename $$f); mkdir -p $(BUILD)/fuzz-corpus/$$n; \
@@ -99,13 +112,6 @@ fuzz: deps $(FUZZ_BINS)
 			>$(BUILD)/fuzz/$$n.log 2>&1 || { tail -40 $(BUILD)/fuzz/$$n.log; exit 1; }; \
 		tail -1 $(BUILD)/fuzz/$$n.log; \
 	done
-
-SAN_CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
-# Not yet part of check (not run green before this landing): see docs/HACKING.md.
-check-extra: all test-unit
-	BUILD=$(BUILD) tests/check-extra.sh valgrind
-	$(MAKE) BUILD=build-san CFLAGS="$(SAN_CFLAGS)" LDFLAGS="$(SAN_CFLAGS)" all
-	SAN_BUILD=build-san tests/check-extra.sh san
 
 sanitize: deps
 	$(MAKE) BUILD=build-san CFLAGS="$(SAN_CFLAGS)" LDFLAGS="-fsanitize=address,undefined" all test-unit

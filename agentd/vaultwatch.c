@@ -28,6 +28,7 @@ struct vw_pod {
 	bool runnable;       /* has an IP and is not terminating */
 	bool probed;         /* every container has a readinessProbe: a seal shows as NotReady */
 	bool checking, again;
+	bool stale;          /* the call in flight was asked before the bootstrap's unseal ended */
 	bool wanted;         /* check at the next loop iteration */
 	bool known;          /* a seal status arrived since it (re)started */
 	bool answered;       /* a seal status or an error arrived since it (re)started */
@@ -119,6 +120,15 @@ on_seal(void *arg, const struct vault_reply *r, const struct vault_seal *s)
 	p->checking = false;
 	if (reap_orphan(vw, p))
 		return;
+	/* Made while the bootstrap was still submitting keys, this answer may
+	 * describe Vault between two of them: ask again rather than report it. */
+	if (p->stale) {
+		p->stale = false;
+		if (vault_seal_status(vw->vault, p->name, on_seal, p) == 0) {
+			p->checking = true;
+			return;
+		}
+	}
 	p->answered = true;
 	if (s != NULL) {
 		p->seal = *s;
@@ -969,6 +979,9 @@ vaultwatch_first_look_cancel(struct vaultwatch *vw)
 void
 vaultwatch_bootstrap_unsealing(struct vaultwatch *vw, bool on)
 {
+	if (!on && vw->hold_until > 0)
+		for (size_t i = 0; i < vw->npods; i++)
+			vw->pods[i]->stale = vw->pods[i]->checking;
 	vw->hold_until = on ? ev_now(vw->loop) + VAULTWATCH_HOLD_MAX : 0;
 	if (!on && vw->listed)
 		publish(vw);

@@ -91,6 +91,10 @@ _t_cleanup() {
 		for _ in $(seq 1 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$p" 2>/dev/null
 	done
+	# A failed run keeps its daemon and simulator logs where tests/run says.
+	if [ "$_t_failed" -ne 0 ] && [ -n "${T_KEEP:-}" ] && mkdir -p "$T_KEEP"; then
+		find "$T" -maxdepth 1 -name '*.log' -exec cp {} "$T_KEEP/" \;
+	fi
 	rm -rf "$T"
 }
 trap _t_cleanup EXIT

@@ -6,6 +6,7 @@ import os
 import socket
 import ssl
 import subprocess
+import threading
 import time
 import unittest
 
@@ -68,6 +69,39 @@ class FaultTest(unittest.TestCase):
         t0 = time.monotonic()
         self.k.get("/api/v1/namespaces")
         self.assertLess(time.monotonic() - t0, 0.4)
+
+    def test_lag_sends_an_answer_made_before_a_later_change_after_it(self):
+        self.k.post("/api/v1/namespaces", NS)
+        cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "lagged"}, "data": {"v": "1"}}
+        self.k.post("/api/v1/namespaces/f/configmaps", cm)
+        self.k.control("lag", ms=800, path="/configmaps/lagged")
+        self.assertEqual(self.k.control("status")["faults"]["lags"],
+                         [{"method": "GET", "path": "/configmaps/lagged", "ms": 800}])
+        got = {}
+
+        def slow_get():
+            got["r"] = self.k.get("/api/v1/namespaces/f/configmaps/lagged")
+            got["t"] = time.monotonic()
+
+        t = threading.Thread(target=slow_get)
+        t.start()
+        time.sleep(0.3)
+        cm["data"]["v"] = "2"
+        self.assertEqual(self.k.put("/api/v1/namespaces/f/configmaps/lagged", cm).status, 200)
+        put_done = time.monotonic()
+        t.join(5)
+        # The GET's answer was made before the PUT and arrives after the PUT's.
+        self.assertEqual(got["r"].json["data"]["v"], "1")
+        self.assertGreater(got["t"], put_done)
+        self.assertEqual(self.k.get("/api/v1/namespaces").status, 200)  # other paths: no lag
+        self.k.control("clear-faults")
+        t0 = time.monotonic()
+        self.assertEqual(self.k.get("/api/v1/namespaces/f/configmaps/lagged").json["data"]["v"], "2")
+        self.assertLess(time.monotonic() - t0, 0.8)
+
+    def test_lag_needs_a_path(self):
+        with self.assertRaises(Exception):
+            self.k.control("lag", ms=100)
 
     def test_drop_next_connections(self):
         self.k.control("drop", count=2)

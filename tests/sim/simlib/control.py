@@ -12,10 +12,12 @@ VERBS = {
     "unavailable": "seconds: close the API's listening socket (connection refused) for N s, then reopen the same port",
     "fail": "seconds: answer every API request with 503 for N s",
     "delay": "ms: delay every API response by N ms (0 clears)",
+    "lag": "ms, path, method (default GET): hold back the answers to matching requests (path substring) "
+           "for N ms after they are made; clear-faults removes every lag",
     "drop": "count: reset every open API connection now and the next N new ones",
     "truncate": "count: truncate the JSON body of the next N API responses",
     "cut-watches": "end every open watch stream abruptly",
-    "clear-faults": "undo delay, fail, drop and truncate",
+    "clear-faults": "undo delay, lag, fail, drop and truncate",
     "advance": "seconds: move the simulated clock forward",
     "clock": "the simulated time",
     "restart-pod": "namespace, name: restart a pod's containers like its kubelet would",
@@ -89,6 +91,10 @@ class ControlServer:
             f.set(fail_until=time.monotonic() + float(a["seconds"]))
         elif verb == "delay":
             f.set(delay_ms=int(a["ms"]))
+        elif verb == "lag":
+            if not str(a.get("path", "")):
+                raise ValueError("path (a substring of the request path) is required")
+            f.add_lag(str(a.get("method", "GET")), str(a["path"]), int(a["ms"]))
         elif verb == "drop":
             # A reset hits established connections too: a client reusing its
             # keep-alive connection would otherwise never see it.

@@ -215,15 +215,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for k, v in (extra or {}).items():
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
+        self.lag()
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def lag(self):
+        """The 'lag' fault: the answer is made (the state read), then held back."""
+        s = self.sim.faults.lag_for(self.command, self.path)
+        if s > 0:
+            time.sleep(s)
 
     def send_text(self, code, text, ctype="text/plain; charset=utf-8"):
         body = text.encode() if isinstance(text, str) else text
         self.send_response(code)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
+        self.lag()
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -696,6 +704,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not ctype_set:
             self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
+        self.lag()
         self.end_headers()
         self.wfile.write(payload)
 

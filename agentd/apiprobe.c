@@ -20,6 +20,7 @@ struct apiprobe {
 	struct kube *kube;
 	struct kube_call *pending;
 	bool warned_insecure;
+	bool proven;	/* /api answered with these credentials since the last failure */
 };
 
 void
@@ -64,11 +65,15 @@ static void
 report(struct apiprobe *p, int err, const struct kube_result *r)
 {
 	char reason[512];
+	p->proven = err == 0;
 	apiprobe_reason(err, r->status, kube_kubeconfig(p->kube)->server, r->message, r->body, reason, sizeof reason);
 	supervisor_api_result(p->sv, err == 0, reason);
 }
 
-/* /readyz may be open to anonymous clients: /api proves our credentials work. */
+/* /readyz may be open to anonymous clients: /api proves our credentials work.
+ * Once it has, the same credentials need no proof at every probe: a server
+ * that stops accepting them answers /readyz with 401 (authentication runs
+ * before the anonymous fallback), and every watch uses them too. */
 static void
 api_done(void *arg, const struct kube_result *r)
 {
@@ -85,10 +90,33 @@ readyz_done(void *arg, const struct kube_result *r)
 	int err = r->err;
 	if (err == 0 && (r->status != 200 || strncmp(r->body, "ok", 2) != 0))
 		err = -EIO;
-	if (err == 0)
+	if (err == 0 && !p->proven)
 		err = kube_request(p->kube, "GET", "/api", NULL, NULL, NULL, 0, true, api_done, p, &p->pending);
+	else if (err == 0)
+		report(p, 0, r);
 	if (err)
 		report(p, err, r);
+}
+
+static bool
+same_blob(const char *a, size_t alen, const char *b, size_t blen)
+{
+	return alen == blen && ((!a && !b) || (a && b && memcmp(a, b, alen) == 0));
+}
+
+static bool
+same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The same server, trust and credentials: what /api proved still holds. */
+static bool
+same_identity(const struct kubeconfig *a, const struct kubeconfig *b)
+{
+	return same_str(a->server, b->server) && a->insecure == b->insecure &&
+	       same_blob(a->ca, a->ca_len, b->ca, b->ca_len) && same_blob(a->cert, a->cert_len, b->cert, b->cert_len) &&
+	       same_blob(a->key, a->key_len, b->key, b->key_len) && same_str(a->token, b->token);
 }
 
 static void
@@ -123,6 +151,8 @@ probe(struct supervisor *sv, const struct config *cfg, void *data)
 			return;
 		}
 	} else {
+		if (!same_identity(kube_kubeconfig(p->kube), kc))
+			p->proven = false;
 		kube_set_kubeconfig(p->kube, kc);
 	}
 	r = kube_request(p->kube, "GET", "/readyz", NULL, NULL, NULL, 0, false, readyz_done, p, &p->pending);

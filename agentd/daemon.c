@@ -88,6 +88,12 @@ on_state(struct supervisor *sv, enum sv_state old, enum sv_state state, const ch
 		vaultwatch_on_state(d->vaultwatch, old, state);
 }
 
+static void
+stack_gone(void *data)
+{
+	discover_recheck(data);
+}
+
 static struct kube *
 kube_of(void *data)
 {
@@ -147,6 +153,8 @@ daemon_reload(struct daemon *d, char **error)
 	control_set_group(d->control, has_group, gid);
 	supervisor_set_config(d->sv, cfg);
 	retire(d, old);
+	/* New manifests or values may call for a bootstrap. */
+	discover_recheck(d->discover);
 	log_send(LOG_NOTICE, MSGID_CONFIG_RELOADED, LOG_FIELDS(field), "reloaded configuration %s",
 		 d->config_path);
 	daemon_notify("READY=1");
@@ -253,6 +261,7 @@ daemon_run(const char *config_path, struct config *cfg)
 		goto out;
 	}
 	discover_set_vaultwatch(d.discover, d.vaultwatch);
+	verify_on_gone(d.verify, stack_gone, d.discover);
 	fd = open_socket(&d, has_group, gid, &unlink_path);
 	if (fd < 0)
 		goto out;

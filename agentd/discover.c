@@ -24,6 +24,8 @@ struct discover {
 	struct config *const *cfgp;
 	ev_timer again;
 	bool running;
+	bool present;		/* the last look found the stack: watches tell what changes */
+	bool recheck;		/* asked to look again while a look was under way */
 	bool looking;		/* waiting for the Vault watcher's first verdict */
 	struct vaultwatch *vw;	/* owns the Vault pods and the vault-sealed check */
 	struct bootstrap *bootstrap;	/* running */
@@ -41,11 +43,16 @@ struct discover_watch {
 
 static void run(struct discover *d);
 
+/* Until a look finds the stack (a bootstrap failed, the API answered oddly),
+ * look again every verify.interval.  Once it is there, verify's namespace
+ * watch, the Vault watcher and the API probe report what changes
+ * (discover_recheck); the timer is only a safety net. */
 static void
 schedule(struct discover *d)
 {
+	double every = (double)(*d->cfgp)->verify.interval / 1000.0;
 	ev_timer_stop(d->loop, &d->again);
-	ev_timer_set(&d->again, (double)(*d->cfgp)->verify.interval / 1000.0, 0.0);
+	ev_timer_set(&d->again, d->recheck ? 0.0 : d->present ? every * DISCOVER_SAFETY_FACTOR : every, 0.0);
 	ev_timer_start(d->loop, &d->again);
 }
 
@@ -60,9 +67,10 @@ on_again(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static void
-finish(struct discover *d, enum sv_state state, const char *reason)
+finish(struct discover *d, enum sv_state state, const char *reason, bool present)
 {
 	d->running = false;
+	d->present = present;
 	/* The API went away while we looked: the probe owns wait-api, not us.  A
 	 * look that began before a hold says nothing about the stack now. */
 	const struct status_check *api = status_get(d->st, "api");
@@ -96,23 +104,23 @@ on_verdict(enum vaultwatch_verdict verdict, const char *message, void *data)
 	d->looking = false;
 	switch (verdict) {
 	case VAULTWATCH_NO_POD:
-		finish(d, SV_DEGRADED, "no running Vault server pod");
+		finish(d, SV_DEGRADED, "no running Vault server pod", true);
 		return;
 	case VAULTWATCH_NOT_UNSEALED:
-		finish(d, SV_VAULT_SEALED, message);
+		finish(d, SV_VAULT_SEALED, message, true);
 		return;
 	case VAULTWATCH_PENDING:
 		/* Not a failure: a state the stack is in already stays. */
 		if (supervisor_state(d->sv) == SV_STARTING || supervisor_state(d->sv) == SV_WAIT_API)
-			finish(d, SV_VAULT_SEALED, message);
+			finish(d, SV_VAULT_SEALED, message, true);
 		else
-			finish(d, supervisor_state(d->sv), message);
+			finish(d, supervisor_state(d->sv), message, true);
 		return;
 	case VAULTWATCH_UNSEALED:
 		break;
 	}
 	finish(d, status_all_ok(d->st) ? SV_HEALTHY : SV_DEGRADED,
-	       status_all_ok(d->st) ? "stack present, every check passes" : "stack present, some check fails");
+	       status_all_ok(d->st) ? "stack present, every check passes" : "stack present, some check fails", true);
 }
 
 /* The stack is there: what state it is in follows from Vault, which the
@@ -122,7 +130,7 @@ look_at_vault(struct discover *d)
 {
 	if (!d->vw || vaultwatch_first_look(d->vw, on_verdict, d) < 0) {
 		d->looking = false;
-		finish(d, SV_DEGRADED, "cannot watch the Vault pods");
+		finish(d, SV_DEGRADED, "cannot watch the Vault pods", false);
 		return;
 	}
 	d->looking = true;
@@ -179,7 +187,7 @@ on_bootstrap_done(void *arg, int err, const char *msg)
 		return;
 	}
 	log_send(LOG_ERR, NULL, LOG_FIELDS("AGENTD_BOOTSTRAP=1"), "bootstrap stopped: %s", msg);
-	finish(d, err == -EAGAIN ? SV_VAULT_SEALED : SV_DEGRADED, msg);
+	finish(d, err == -EAGAIN ? SV_VAULT_SEALED : SV_DEGRADED, msg, false);
 }
 
 static void
@@ -198,7 +206,7 @@ start_bootstrap(struct discover *d, const char *why)
 	if (bootstrap_start(d->loop, apiprobe_kube(d->probe), d->http, *d->cfgp, &ops, d, &d->bootstrap) < 0) {
 		d->boot_cfg = NULL;
 		watches_done(d, -ENOMEM, "bootstrap could not start");
-		finish(d, SV_DEGRADED, "bootstrap could not start");
+		finish(d, SV_DEGRADED, "bootstrap could not start", false);
 	}
 }
 
@@ -286,7 +294,7 @@ on_namespace(void *arg, const struct kube_result *r)
 	const struct config *cfg = *d->cfgp;
 	char reason[600];
 	if (d->held) {
-		finish(d, SV_BOOTSTRAP, "held");
+		finish(d, SV_BOOTSTRAP, "held", false);
 		return;
 	}
 	if (r->err == -ENOENT) {
@@ -304,7 +312,7 @@ on_namespace(void *arg, const struct kube_result *r)
 	}
 	if (r->err) {
 		snprintf(reason, sizeof reason, "cannot read namespace %s: %s", cfg->vault.namespace, r->message);
-		finish(d, SV_DEGRADED, reason);
+		finish(d, SV_DEGRADED, reason, false);
 		return;
 	}
 	look_at_vault(d);
@@ -317,10 +325,12 @@ run(struct discover *d)
 	if (d->running || !k || d->held)
 		return;
 	d->running = true;
+	d->recheck = false;
 	int rc = kube_get(k, kinds_find(kube_kinds(k), "v1", "Namespace"), NULL, (*d->cfgp)->vault.namespace,
 			  on_namespace, d, NULL);
 	if (rc < 0) {
 		d->running = false;
+		d->present = false;
 		supervisor_set_state(d->sv, SV_DEGRADED, "discovery could not start");
 		schedule(d);
 	}
@@ -344,6 +354,14 @@ on_api_up(struct supervisor *sv, void *data)
 		look_at_vault(d);
 	else
 		run(d);
+}
+
+void
+discover_recheck(struct discover *d)
+{
+	d->recheck = true;
+	if (!d->running)
+		schedule(d);
 }
 
 void

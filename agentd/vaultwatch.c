@@ -26,6 +26,7 @@ struct vw_pod {
 	char name[254];
 	char uid[64];
 	bool runnable;       /* has an IP and is not terminating */
+	bool probed;         /* every container has a readinessProbe: a seal shows as NotReady */
 	bool checking, again;
 	bool stale;          /* the call in flight was asked before the bootstrap's unseal ended */
 	bool recheck;        /* its sealed reading predates that end: read again before reporting */
@@ -260,6 +261,25 @@ restarts_of(const cJSON *obj)
 	return n;
 }
 
+/* Vault's readiness probe fails while it is sealed (vault-helm's `vault status`,
+ * our manifest's sys/health): the kubelet turns the pod NotReady and the watch
+ * delivers that change, so no timer needs to ask.  A container without a
+ * probe is Ready once it runs, sealed or not. */
+static bool
+readiness_probed(const cJSON *obj)
+{
+	const cJSON *c, *cs = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "spec"),
+								"containers");
+	bool any = false;
+
+	cJSON_ArrayForEach(c, cs) {
+		if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(c, "readinessProbe")))
+			return false;
+		any = true;
+	}
+	return any;
+}
+
 /* Updates (or adds) the pod from its object; true when it needs a check now. */
 static bool
 update_pod(struct vaultwatch *vw, const cJSON *obj)
@@ -285,6 +305,7 @@ update_pod(struct vaultwatch *vw, const cJSON *obj)
 		p->first_seen = ev_now(vw->loop);
 	}
 	p->restarts = restarts_of(obj);
+	p->probed = readiness_probed(obj);
 	p->runnable = ip != NULL && ip[0] != '\0' && cJSON_GetObjectItemCaseSensitive(md, "deletionTimestamp") == NULL;
 	return p->runnable;
 }
@@ -670,6 +691,16 @@ look_ready(const struct vaultwatch *vw)
 	return true;
 }
 
+/* Every pod's seal shows in its readiness: the watch is enough. */
+static bool
+all_probed(const struct vaultwatch *vw)
+{
+	for (size_t i = 0; i < vw->npods; i++)
+		if (!vw->pods[i]->probed)
+			return false;
+	return vw->npods > 0;
+}
+
 static void
 publish(struct vaultwatch *vw)
 {
@@ -706,7 +737,7 @@ publish(struct vaultwatch *vw)
 	}
 	set_tick(vw, nsealed || nunknown || nuninit || npending || vw->npods == 0
 			     ? FAST_SECONDS
-			     : (double)cfg->verify.interval / 1000.0);
+			     : (double)cfg->verify.interval / 1000.0 * (all_probed(vw) ? VAULTWATCH_SAFETY_FACTOR : 1));
 	if (!vw->listed)
 		return;
 	pods = pods_json(vw);

@@ -3,8 +3,11 @@
  * vaultwatch_first_look: the watcher alone owns the Vault pods of `agentctl
  * status` and the `vault-sealed` check)?  Drives the supervisor out of wait-api
  * (bootstrap, vault-sealed, healthy or degraded), tells the watcher while the
- * bootstrap unseals Vault itself, and looks again every verify.interval while
- * the API is up. */
+ * bootstrap unseals Vault itself.  Until a look finds the stack it looks again
+ * every verify.interval while the API is up (a failed bootstrap is retried so);
+ * once it is there, it looks again when told (discover_recheck: the stack's
+ * namespace went away, the configuration was reloaded), when the API comes
+ * back, and every DISCOVER_SAFETY_FACTOR intervals as a safety net. */
 #ifndef AGENTD_DISCOVER_H
 #define AGENTD_DISCOVER_H
 
@@ -13,6 +16,10 @@
 #include "config.h"
 #include "status.h"
 #include "supervisor.h"
+
+/* Once the stack is found: 10 min at the default verify.interval.  Catches
+ * manifests changed on disk without a reload, and whatever a watch missed. */
+#define DISCOVER_SAFETY_FACTOR 20
 
 struct apiprobe;
 struct discover;
@@ -24,6 +31,10 @@ struct vaultwatch;
 struct discover *discover_new(struct ev_loop *loop, struct http_client *http, struct apiprobe *probe,
 			      struct supervisor *sv, struct status *st, struct config *const *cfgp);
 struct discover *discover_free(struct discover *d);
+
+/* Looks again as soon as it can (not while the API is down, a bootstrap runs
+ * or a reset test holds it): something may have changed what is there. */
+void discover_recheck(struct discover *d);
 
 /* The Vault watcher to ask (borrowed; it must outlive D). */
 void discover_set_vaultwatch(struct discover *d, struct vaultwatch *vw);

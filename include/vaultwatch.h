@@ -4,8 +4,11 @@
  * watches the pods matching vault.selector in vault.namespace and reads each
  * running pod's sys/seal-status through the pod proxy (or vault.address):
  * on every pod event (a restart is re-checked within a second), every second
- * while a pod is sealed, unreachable or unknown, and every verify.interval
- * otherwise as a safety net.
+ * while a pod is sealed, unreachable or unknown, and otherwise as a safety
+ * net every verify.interval, or every VAULTWATCH_SAFETY_FACTOR intervals when
+ * every pod's containers have a readiness probe: Vault's probe fails while it
+ * is sealed (FACTS.md), so a seal without a restart turns the pod NotReady
+ * and the watch's event asks at once.
  *
  * It owns what follows from the answers: the Vault pods of `agentctl status`
  * (supervisor_set_vault_pods), the `vault-sealed` check, the move to the
@@ -44,6 +47,9 @@
 #define VAULTWATCH_START_GRACE 30.0
 /* The longest agentd's own bootstrap may keep a sealed Vault quiet. */
 #define VAULTWATCH_HOLD_MAX    120.0
+/* The seal-status safety net when readiness carries the seal: 10 min at the
+ * default verify.interval (a probe that ignores the seal is still caught). */
+#define VAULTWATCH_SAFETY_FACTOR 20
 
 struct http_client;
 struct kube;

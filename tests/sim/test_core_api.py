@@ -63,6 +63,12 @@ class AuthTest(Base):
         for p in ("/readyz", "/livez", "/healthz"):
             r = self.k.request("GET", p, token="")
             self.assertEqual((r.status, r.body), (200, b"ok"))
+        r = self.k.request("GET", "/readyz", token=self.k.token)
+        self.assertEqual((r.status, r.body), (200, b"ok"))
+        # A token the server does not know is refused, not taken as anonymous.
+        for p in ("/readyz", "/version"):
+            r = self.k.request("GET", p, token="wrong")
+            self.assertEqual((r.status, r.json["reason"]), (401, "Unauthorized"), p)
         v = self.k.request("GET", "/version", token="").json
         self.assertEqual((v["major"], v["minor"]), ("1", "32"))
         self.assertRegex(v["gitVersion"], r"^v1\.32\.\d+\+k3s1$")

@@ -111,6 +111,20 @@ class FaultTest(unittest.TestCase):
                 self.k.get("/api/v1/namespaces")
         self.assertEqual(self.k.get("/api/v1/namespaces").status, 200)
 
+    def test_drop_resets_an_open_keepalive_connection(self):
+        conn = self.k._conn()
+        try:
+            conn.request("GET", "/readyz")
+            r = conn.getresponse()
+            self.assertEqual((r.status, r.read()), (200, b"ok"))
+            self.k.control("drop", count=0)
+            with self.assertRaises((ConnectionResetError, ssl.SSLError, http.client.RemoteDisconnected,
+                                    BrokenPipeError)):
+                conn.request("GET", "/readyz")
+                conn.getresponse().read()
+        finally:
+            conn.close()
+
     def test_truncated_json(self):
         self.k.control("truncate", count=1)
         r = self.k.get("/api/v1/namespaces")

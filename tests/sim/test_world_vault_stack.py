@@ -150,6 +150,55 @@ class RestartTest(unittest.TestCase):
             self.assertEqual(body["data"]["data"]["API_KEY"], "k-1")
 
 
+def _ready_is(want):
+    return lambda p: (fx.cond(p, "Ready") or {}).get("status") == want
+
+
+def _vault_pod(name, probe=None):
+    extra = {"readinessProbe": probe} if probe else {}
+    c = fx.container("vault", "hashicorp/vault:1.17.2", ports=[{"containerPort": 8200, "name": "http"}], **extra)
+    return fx.pod(name, [c])
+
+
+class ReadinessTest(unittest.TestCase):
+    """A Vault pod's Ready condition is its readinessProbe's verdict on the running Vault."""
+
+    def test_helm_probe_seal_without_restart_turns_the_pod_not_ready(self):
+        with K3sim() as k:
+            stack = VaultStack(k, injector=False)
+            stack.init_unseal_configure()
+            path = "/api/v1/namespaces/vault/pods/vault-0"
+            fx.get_when(k, path, _ready_is("True"), what="vault-0 Ready once unsealed")
+            st, _ = _vault(k, "PUT", "/v1/sys/seal", token=stack.root)
+            self.assertEqual(st, 204)
+            pod = fx.get_when(k, path, _ready_is("False"), what="vault-0 NotReady once sealed")
+            self.assertEqual(pod["status"]["containerStatuses"][0]["restartCount"], 0)
+            self.assertTrue(_seal_status(k)["sealed"])
+            stack.unseal()
+            fx.get_when(k, path, _ready_is("True"), what="vault-0 Ready again once unsealed")
+
+    def test_without_a_probe_a_running_sealed_vault_is_ready(self):
+        with K3sim() as k:
+            self.assertEqual(k.post("/api/v1/namespaces", fx.namespace("vault")).status, 201)
+            self.assertEqual(k.post("/api/v1/namespaces/vault/pods", _vault_pod("vault-0")).status, 201)
+            fx.get_when(k, "/api/v1/namespaces/vault/pods/vault-0", _ready_is("True"), what="vault-0 Ready")
+            body = _seal_status(k)
+            self.assertEqual((body["initialized"], body["sealed"]), (False, True))
+
+    def test_http_probe_asks_vault_with_its_codes(self):
+        with K3sim() as k:
+            self.assertEqual(k.post("/api/v1/namespaces", fx.namespace("vault")).status, 201)
+            strict = {"httpGet": {"path": "/v1/sys/health?standbyok=true", "port": 8200}}
+            lenient = {"httpGet": {"path": "/v1/sys/health?sealedcode=200&uninitcode=200", "port": "http"}}
+            elsewhere = {"httpGet": {"path": "/v1/sys/health?sealedcode=200&uninitcode=200", "port": 8201}}
+            for name, probe in (("strict", strict), ("lenient", lenient), ("elsewhere", elsewhere)):
+                self.assertEqual(k.post("/api/v1/namespaces/vault/pods", _vault_pod(name, probe)).status, 201)
+            fx.get_when(k, "/api/v1/namespaces/vault/pods/lenient", _ready_is("True"), what="lenient Ready")
+            for name in ("strict", "elsewhere"):
+                pod = fx.get_when(k, "/api/v1/namespaces/vault/pods/" + name, fx.phase("Running"))
+                self.assertEqual((fx.cond(pod, "Ready") or {}).get("status"), "False", name)
+
+
 class NamespaceRecreatedTest(unittest.TestCase):
     def test_vault_data_goes_with_its_namespace(self):
         """Deleting the vault namespace deletes its claim; the claim made again is

@@ -8,6 +8,12 @@ POD_SC = {"runAsNonRoot": True, "runAsUser": 1000, "seccompProfile": {"type": "R
 RESOURCES = {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}}
 
 
+# vault-helm's server readinessProbe (values.yaml server.readinessProbe, exec form).
+VAULT_HELM_READINESS = {"exec": {"command": ["/bin/sh", "-ec", "vault status -tls-skip-verify"]},
+                        "failureThreshold": 2, "initialDelaySeconds": 5, "periodSeconds": 5,
+                        "successThreshold": 1, "timeoutSeconds": 3}
+
+
 def namespace(name, labels=None):
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels or {}}}
 
@@ -38,6 +44,7 @@ def vault_statefulset(storage_class=None, image="hashicorp/vault:1.17.2"):
                                   "spec": {"securityContext": dict(POD_SC, fsGroup=1000),
                                            "containers": [container("vault", image,
                                                                     ports=[{"containerPort": 8200, "name": "http"}],
+                                                                    readinessProbe=VAULT_HELM_READINESS,
                                                                     volumeMounts=[{"name": "data",
                                                                                    "mountPath": "/vault/data"}])]}},
                      "volumeClaimTemplates": [vct]}}

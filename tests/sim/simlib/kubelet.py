@@ -438,10 +438,36 @@ class Kubelet:
 
     def container_ready(self, sim, pod, c):
         if is_vault_container(c):
-            v = vault_of(sim, self.rt, pod)
-            return bool(v and v.initialized and not v.sealed)
+            return self.vault_probe(sim, pod, c)
         if c["name"] == AGENT:
             return self.agent_fetch(sim, pod, c)[0]
+        return True
+
+    def vault_probe(self, sim, pod, c):
+        """The Vault container's readiness: what its readinessProbe says of the running
+        Vault (asked at every tick; periodSeconds and failureThreshold are not modelled).
+        Without a probe the kubelet has nothing to ask: running is Ready, sealed or not.
+        httpGet asks the Vault on its port (sys/health answers 503 sealed, 501
+        uninitialised unless the query overrides the codes); exec is vault-helm's
+        `vault status`, which exits 0 only when initialised and unsealed; tcpSocket
+        and grpc only see that Vault listens."""
+        probe = c.get("readinessProbe")
+        if not isinstance(probe, dict):
+            return True
+        v = vault_of(sim, self.rt, pod)
+        if v is None:
+            return False
+        if isinstance(probe.get("httpGet"), dict):
+            get = probe["httpGet"]
+            port = get.get("port")
+            named = {p.get("name"): p.get("containerPort") for p in c.get("ports") or []}
+            if named.get(port, port) not in (8200, "8200"):
+                return False
+            headers = {h.get("name"): h.get("value") for h in get.get("httpHeaders") or []}
+            status, _, _ = v.handle("GET", get.get("path") or "/", headers, b"")
+            return 200 <= status < 400
+        if isinstance(probe.get("exec"), dict):
+            return v.initialized and not v.sealed
         return True
 
     def on_container_start(self, sim, pod, c):

@@ -73,6 +73,11 @@ class ApiServer:
         try:
             conn.settimeout(10)
             tls = self.ctx.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+            # wrap_socket takes CONN's descriptor over (CONN is closed): drop_connections
+            # must reach the TLS socket.
+            with self.mu:
+                self.conns.discard(conn)
+                self.conns.add(tls)
             tls.do_handshake()
             tls.settimeout(None)
             Handler(tls, addr, self)
@@ -81,6 +86,7 @@ class ApiServer:
         finally:
             with self.mu:
                 self.conns.discard(conn)
+                self.conns.discard(tls)
             for s in (tls, conn):
                 if s is not None:
                     try:
@@ -289,7 +295,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return
                 self.user = user[0]
             else:
-                self.user = "system:anonymous"
+                # Credentials are checked before the anonymous fallback: a bad bearer
+                # token is refused even here (kube-apiserver: union.NewFailOnError).
+                user = self.authenticate()
+                if user is None and self.headers.get("Authorization"):
+                    self.send_error_status(errors.unauthorized())
+                    return
+                self.user = user[0] if user else "system:anonymous"
             self.route(method, path, q, body)
         except ApiError as e:
             self.send_error_status(e)

@@ -29,6 +29,7 @@ struct vw_pod {
 	bool probed;         /* every container has a readinessProbe: a seal shows as NotReady */
 	bool checking, again;
 	bool stale;          /* the call in flight was asked before the bootstrap's unseal ended */
+	bool recheck;        /* its sealed reading predates that end: read again before reporting */
 	bool wanted;         /* check at the next loop iteration */
 	bool known;          /* a seal status arrived since it (re)started */
 	bool answered;       /* a seal status or an error arrived since it (re)started */
@@ -129,6 +130,7 @@ on_seal(void *arg, const struct vault_reply *r, const struct vault_seal *s)
 			return;
 		}
 	}
+	p->recheck = false;
 	p->answered = true;
 	if (s != NULL) {
 		p->seal = *s;
@@ -589,7 +591,7 @@ classify(const struct vaultwatch *vw, const struct vw_pod *p)
 	if (!p->seal.initialized)
 		return supervisor_state(vw->sv) == SV_BOOTSTRAP ? VW_PENDING : VW_UNINIT;
 	if (p->seal.sealed)
-		return held(vw) ? VW_PENDING : VW_SEALED;
+		return held(vw) || p->recheck ? VW_PENDING : VW_SEALED;
 	return VW_UNSEALED;
 }
 
@@ -979,9 +981,18 @@ vaultwatch_first_look_cancel(struct vaultwatch *vw)
 void
 vaultwatch_bootstrap_unsealing(struct vaultwatch *vw, bool on)
 {
+	/* What was read during the unseal may predate its last key: a call in
+	 * flight is asked again, a sealed reading at hand is read again, and
+	 * neither is reported before. */
 	if (!on && vw->hold_until > 0)
-		for (size_t i = 0; i < vw->npods; i++)
-			vw->pods[i]->stale = vw->pods[i]->checking;
+		for (size_t i = 0; i < vw->npods; i++) {
+			struct vw_pod *p = vw->pods[i];
+
+			p->stale = p->checking;
+			p->recheck = p->checking || (p->known && p->seal.sealed);
+			if (p->recheck && !p->checking)
+				check_soon(p);
+		}
 	vw->hold_until = on ? ev_now(vw->loop) + VAULTWATCH_HOLD_MAX : 0;
 	if (!on && vw->listed)
 		publish(vw);

@@ -110,7 +110,7 @@ bench_one() {
 	fi
 	row "${lat}ms" "API requests/min, idle (${STEADY}s window)" "$per_min" "$ref_req (kubectl loop, 30 s)"
 	row "${lat}ms" "CPU seconds over ${STEADY}s (incl. start-up)" "$cpu s" "$ref_cpu s (kubectl loop)"
-	row "${lat}ms" "peak RSS (VmHWM)" "$(mib "$hwm")" "$ref_rss (kubectl loop); floor $(mib "$floor")"
+	row "${lat}ms" "peak RSS (VmHWM)" "$(mib "$hwm")" "$ref_rss (kubectl loop); floor $(mib "$floor") ($(mib "$floor_loaded") loaded, before init)"
 	row "${lat}ms" "private memory (RssAnon, end of window)" "$(mib "$anon")" ""
 
 	sim_stop
@@ -212,7 +212,7 @@ bench_bootstrap() {
 cc -O2 -o "$T/rss-floor" "$ROOT/tests/bench/rss-floor.c" \
 	$(pkg-config --libs libcurl libcjson yaml-0.1 openssl libsystemd 2>/dev/null) -lev -lm ||
 	die "cannot build tests/bench/rss-floor.c"
-floor=$("$T/rss-floor" | awk '{ print $1 }')
+read -r floor_loaded floor < <("$T/rss-floor") || die "tests/bench/rss-floor.c failed"
 
 for lat in $LATENCIES; do bench_bootstrap "$lat"; bench_one "$lat"; done
 # Detection: Vault pod restart -> agentd reports vault-sealed.  The recovery

@@ -163,12 +163,14 @@ else
 fi
 
 # ---- 3. the Vault pod restarted while agentd configures it ------------------------
-# Every API answer takes 300 ms from the init on, so the configuration (a read and
-# maybe a write per step, through the pod proxy) is long enough to be hit.
+# Every API answer takes 1 s from the init on, so the configuration (a read and
+# maybe a write per step, through the pod proxy; eight steps after the first
+# write) lasts long enough to be hit even when the test itself runs slowly
+# (300 ms once let a loaded machine's restart land after the last step).
 fresh || { fail sim-start "k3sim did not start"; t_done; }
 agentd_start || { fail vaultrestart-start "agentd did not start"; t_done; }
 if wait_for 60 log_has 'bootstrap: vault: .* is not initialised: initialising'; then
-	simctl delay 300
+	simctl delay 1000
 	if wait_for 30 log_has 'bootstrap: vault: .* written \('; then
 		simctl restart-pod vault vault-0
 		simctl delay 0

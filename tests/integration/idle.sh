@@ -6,7 +6,8 @@
 # /api and the seal status follow watches (a safety net every 20 intervals), the
 # audit read comes every 10th interval.  Then what the watches must catch faster
 # than any of those timers: a seal without a restart (its pod turns NotReady),
-# twice, and the stack's namespace deleted (bootstrapped again, healthy again).
+# twice, the stack's namespace deleted (bootstrapped again, healthy again), and new
+# values with a reload (applied again).
 . "$(dirname "$0")/lib.sh"
 
 INTERVAL=3
@@ -88,4 +89,18 @@ else fail namespace-deleted "namespace vault still there"; fi
 if wait_for 180 state_is healthy; then pass deleted-stack-healthy-again
 else fail deleted-stack-healthy-again "state $(state): $(tail -3 "$T/agentd.log")"; fi
 check deleted-stack-new-init-file eval 'ls "$T/state"/vault-init.json.replaced-* >/dev/null'
+
+# ---- new values and a reload: the stack applied again at once (the net is 60 s) ------
+changed() { grep -c 'bootstrap starts: the manifests changed since the last bootstrap' "$T/agentd.log"; }
+printf 'journalist:\n  schedule: "45 7 * * *"\n' >"$T/values.override.yaml"
+agentd_config "$T/agentd.yaml" "manifests: $ROOT/manifests" "values: $ROOT/config/values.yaml" \
+	"values_override: $T/values.override.yaml" "vault: {init: {shares: 1, threshold: 1}}" \
+	"api: {backoff_initial: 200ms, backoff_max: 1s}" "verify: {interval: ${INTERVAL}s, grace: 5s}"
+first=$(changed)
+expect_rc 0 reload ctl reload
+if wait_for 10 eval '[ "$(changed)" -gt "$first" ]'; then pass reload-new-values-bootstrap-starts
+else fail reload-new-values-bootstrap-starts "state $(state): $(grep -E 'state |bootstrap' "$T/agentd.log" | tail -2)"; fi
+sched() { kapi GET /apis/batch/v1/namespaces/ai-agents/cronjobs/journalist | json_field 'd["spec"]["schedule"]'; }
+if wait_for 60 eval '[ "$(sched)" = "45 7 * * *" ] && state_is healthy'; then pass reload-new-values-applied
+else fail reload-new-values-applied "schedule $(sched), state $(state)"; fi
 t_done

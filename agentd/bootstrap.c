@@ -49,12 +49,13 @@ struct bootstrap {
 	struct secret *keys[MAX_KEYS];
 	size_t nkeys, key_i;
 	struct secret *root;
-	size_t cfg_i;
+	struct cfgrun *cfgrun;	/* the Vault configuration under way */
 	int apply_stage;	/* 1: up to Vault; 2: up to the webhook; 3: the rest */
 	bool sealed_after_all_keys;
 	int init_fd;	/* vault-init.json.new, reserved; -1 when none */
 };
 
+static void cfgrun_free(struct cfgrun *c);
 static void step_seal(struct bootstrap *b);
 static void step_configure(struct bootstrap *b);
 static void step_apply(struct bootstrap *b, int stage);
@@ -76,6 +77,8 @@ static void
 bootstrap_free(struct bootstrap *b)
 {
 	ev_timer_stop(b->loop, &b->poll);
+	if (b->cfgrun)
+		cfgrun_free(b->cfgrun);
 	apply_cancel(b->apply);
 	kube_cancel(b->call);
 	vault_free(b->vault);
@@ -726,7 +729,13 @@ struct cfgrun {
 	struct vcfg steps[MAX_STEPS];
 	size_t n, i;
 	cJSON *values;
+	ev_tstamp retry_until;	/* the step's retries end then; 0: not retrying */
 };
+
+/* A step that meets an unavailable API server or a lost connection is tried
+ * again (read first, so a write that went through is not repeated) for up to
+ * this long; Vault's own answers (sealed, denied) stop the bootstrap at once. */
+#define CFG_RETRY_S 30.0
 
 static void cfg_next(struct cfgrun *c);
 
@@ -736,7 +745,52 @@ cfgrun_free(struct cfgrun *c)
 	for (size_t i = 0; i < c->n; i++)
 		cJSON_Delete(c->steps[i].body);
 	cJSON_Delete(c->values);
+	if (c->b->cfgrun == c)
+		c->b->cfgrun = NULL;
 	free(c);
+}
+
+/* No answer from Vault, for a reason that passes: the connection failed, or
+ * the API server (or its pod proxy, while the pod is unreachable) answered for
+ * it with its own 429 or 5xx Status.  A 403 or 404 Status does not pass. */
+static bool
+cfg_transient(const struct vault_reply *r)
+{
+	return r->transport && (r->status == 0 || r->status == 429 || r->status >= 500);
+}
+
+static void
+cfg_retry(struct bootstrap *b)
+{
+	cfg_next(b->cfgrun);
+}
+
+/* True when the step will be tried again. */
+static bool
+cfg_again(struct cfgrun *c, const struct vault_reply *r)
+{
+	struct bootstrap *b = c->b;
+	ev_tstamp now = ev_now(b->loop);
+
+	if (!cfg_transient(r))
+		return false;
+	if (c->retry_until == 0)
+		c->retry_until = now + CFG_RETRY_S;
+	if (now >= c->retry_until)
+		return false;
+	say(b, "vault: configuring the %s: %s; trying again", c->steps[c->i].what, r->message);
+	poll_later(b, cfg_retry, 2.0);
+	return true;
+}
+
+/* The step is done: the next starts with no retries behind it. */
+static void
+cfg_step_done(struct cfgrun *c)
+{
+	c->i++;
+	c->retry_until = 0;
+	c->b->poll_s = 0;
+	cfg_next(c);
 }
 
 static void
@@ -755,12 +809,12 @@ on_written(void *arg, const struct vault_reply *r)
 	struct cfgrun *c = arg;
 	struct vcfg *s = &c->steps[c->i];
 	if (r->err) {
-		cfg_fail(c, r->err, s->what, r->message);
+		if (!cfg_again(c, r))
+			cfg_fail(c, r->err, s->what, r->message);
 		return;
 	}
 	say(c->b, "vault: %s written (%s)", s->what, s->write);
-	c->i++;
-	cfg_next(c);
+	cfg_step_done(c);
 }
 
 static bool
@@ -778,7 +832,8 @@ on_read(void *arg, const struct vault_reply *r)
 	struct vcfg *s = &c->steps[c->i];
 	bool same = false;
 	if (r->err && r->err != -ENOENT) {
-		cfg_fail(c, r->err, s->what, r->message);
+		if (!cfg_again(c, r))
+			cfg_fail(c, r->err, s->what, r->message);
 		return;
 	}
 	if (!r->err && s->present[0]) {
@@ -790,8 +845,7 @@ on_read(void *arg, const struct vault_reply *r)
 	}
 	if (same) {
 		say(c->b, "vault: %s already as wanted", s->what);
-		c->i++;
-		cfg_next(c);
+		cfg_step_done(c);
 		return;
 	}
 	int rc = vault_write(c->b->vault, c->b->pod, c->b->root->data, s->method, s->write, s->body, on_written, c);
@@ -848,6 +902,7 @@ step_configure(struct bootstrap *b)
 		return;
 	}
 	c->b = b;
+	b->cfgrun = c;
 	c->values = load_values(b->cfg);
 	c->n = build_steps(c->values, c->steps);
 	c->n = add_secret_steps(b->stack, c->steps, c->n, MAX_STEPS);

@@ -7,7 +7,8 @@
 #      to mount it): the bootstrap fails naming the file, Vault stays
 #      uninitialised (no keys to lose), and completes once there is room again;
 #   2. k3sim killed (SIGKILL) mid-bootstrap and restarted on its state;
-#   3. the Vault pod restarted while agentd configures it;
+#   3. the Vault pod restarted while agentd configures it; and the API server
+#      answering 503 for the pod proxy meanwhile (retried, not a stop);
 #   4. agentd killed mid-apply, then restarted (and restarted again once healthy);
 #   5. the API away for 8 s while the bootstrap waits: bootstrap again, not wait-api.
 # Already covered elsewhere: agentd killed right after Vault's configuration
@@ -185,6 +186,32 @@ if wait_for 60 log_has 'bootstrap: vault: .* is not initialised: initialising'; 
 	fi
 else
 	fail vaultrestart-reached-init "$(tail -3 "$T/agentd.log" | cut -c1-200 | tr '\n' ' ')"
+fi
+
+# ---- 3b. the API server answers 503 for the pod proxy while agentd configures Vault
+# The configuration steps are tried again (read first) while the API server speaks
+# for an unreachable Vault; only Vault's own answers stop the bootstrap.
+fresh || { fail sim-start "k3sim did not start"; t_done; }
+agentd_start || { fail proxy503-start "agentd did not start"; t_done; }
+if wait_for 60 log_has 'bootstrap: vault: .* is not initialised: initialising'; then
+	simctl delay 1000
+	if wait_for 30 log_has 'bootstrap: vault: .* written \('; then
+		simctl fail 3 /proxy/
+		simctl delay 0
+		if wait_for 60 log_has 'bootstrap complete: '; then pass proxy503-bootstrap-completes
+		else fail proxy503-bootstrap-completes "$(grep bootstrap "$T/agentd.log" | tail -2 | cut -c1-200 | tr '\n' ' ')"; fi
+		if log_has 'bootstrap: vault: configuring the .*: pod proxy: HTTP 503: .*; trying again'; then
+			pass "proxy503-says-it-retries ($(grep -Eo 'bootstrap: vault: configuring the [^[]*trying again' "$T/agentd.log" | head -1 | cut -c1-160))"
+		else fail proxy503-says-it-retries "$(grep 'bootstrap: vault' "$T/agentd.log" | tail -3 | cut -c1-200 | tr '\n' ' ')"; fi
+		if ! log_has 'bootstrap stopped'; then pass proxy503-no-stop
+		else fail proxy503-no-stop "$(grep -Eo 'bootstrap stopped: [^[]*' "$T/agentd.log" | head -1)"; fi
+		nothing_twice proxy503
+	else
+		simctl delay 0
+		fail proxy503-reached-configure "$(grep bootstrap "$T/agentd.log" | tail -2 | cut -c1-200 | tr '\n' ' ')"
+	fi
+else
+	fail proxy503-reached-init "$(tail -3 "$T/agentd.log" | cut -c1-200 | tr '\n' ' ')"
 fi
 
 # ---- 4. agentd killed mid-apply, restarted; restarted again once healthy ----------

@@ -60,6 +60,16 @@ class FaultTest(unittest.TestCase):
         self.assertEqual(self.k.get("/readyz").status, 503)
         self.k.wait_for(lambda: self.k.get("/api/v1/namespaces").status == 200, timeout=5, what="503s to end")
 
+    def test_503_window_for_one_path(self):
+        self.k.post("/api/v1/namespaces", NS)
+        self.k.control("fail", seconds=2, path="/configmaps")
+        r = self.k.get("/api/v1/namespaces/f/configmaps")
+        self.assertEqual((r.status, r.json["reason"]), (503, "ServiceUnavailable"))
+        self.assertEqual(self.k.get("/api/v1/namespaces").status, 200)
+        self.assertEqual(self.k.get("/readyz").status, 200)
+        self.k.wait_for(lambda: self.k.get("/api/v1/namespaces/f/configmaps").status == 200, timeout=5,
+                        what="the path's 503s to end")
+
     def test_delay(self):
         self.k.control("delay", ms=400)
         t0 = time.monotonic()

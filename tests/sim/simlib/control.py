@@ -10,7 +10,7 @@ from .errors import ApiError
 
 VERBS = {
     "unavailable": "seconds: close the API's listening socket (connection refused) for N s, then reopen the same port",
-    "fail": "seconds: answer every API request with 503 for N s",
+    "fail": "seconds[, path]: answer every API request (or those whose path holds PATH) with 503 for N s",
     "delay": "ms: delay every API response by N ms (0 clears)",
     "lag": "ms, path, method (default GET): hold back the answers to matching requests (path substring) "
            "for N ms after they are made; clear-faults removes every lag",
@@ -88,7 +88,7 @@ class ControlServer:
         if verb == "unavailable":
             self.api.go_down(float(a["seconds"]))
         elif verb == "fail":
-            f.set(fail_until=time.monotonic() + float(a["seconds"]))
+            f.set(fail_until=time.monotonic() + float(a["seconds"]), fail_path=str(a.get("path", "")))
         elif verb == "delay":
             f.set(delay_ms=int(a["ms"]))
         elif verb == "lag":

@@ -8,6 +8,7 @@ class Faults:
         self._mu = threading.Lock()
         self.delay_ms = 0
         self.fail_until = 0.0       # monotonic deadline: answer 503 until then
+        self.fail_path = ""         # only to requests whose path holds this ("" = all)
         self.down_until = 0.0       # monotonic deadline: listening socket closed until then
         self.drop = 0               # reset the next N connections
         self.truncate = 0           # truncate the next N JSON responses
@@ -18,8 +19,8 @@ class Faults:
         with self._mu:
             self.requests += 1
 
-    def failing(self):
-        return time.monotonic() < self.fail_until
+    def failing(self, path=""):
+        return time.monotonic() < self.fail_until and self.fail_path in path
 
     def _take(self, attr):
         """Consume one of a counted fault; True when it applies to this connection/response."""
@@ -52,11 +53,12 @@ class Faults:
                 setattr(self, k, v)
 
     def clear(self):
-        self.set(delay_ms=0, fail_until=0.0, drop=0, truncate=0, lags=[])
+        self.set(delay_ms=0, fail_until=0.0, fail_path="", drop=0, truncate=0, lags=[])
 
     def describe(self):
         now = time.monotonic()
         return {"delay_ms": self.delay_ms, "failing_s": max(0.0, round(self.fail_until - now, 3)),
+                "failing_path": self.fail_path,
                 "down_s": max(0.0, round(self.down_until - now, 3)), "drop": self.drop,
                 "truncate": self.truncate,
                 "lags": [{"method": m, "path": sub, "ms": int(x * 1000)} for m, sub, x in self.lags]}

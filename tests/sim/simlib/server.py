@@ -282,7 +282,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             url = urllib.parse.urlsplit(self.path)
             path = url.path.rstrip("/") or "/"
             q = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
-            if faults.failing():
+            if faults.failing(url.path):
                 if path in ("/readyz", "/livez", "/healthz"):
                     self.send_text(503, "[-]etcd failed: reason withheld\n%s check failed\n" % path[1:])
                 else:

@@ -43,6 +43,7 @@ struct bootstrap {
 	ev_timer poll;
 	void (*on_poll)(struct bootstrap *b);
 	double poll_s;			/* the wait's current interval (poll_later) */
+	ev_tstamp poll_start;		/* when that wait began */
 	ev_tstamp deadline;
 	char pod[254];
 	char pod_selector[512];	/* the Vault StatefulSet's own matchLabels */
@@ -106,7 +107,8 @@ finish(struct bootstrap *b, int err, const char *msg)
 	done(arg, err, copy);
 }
 
-#define POLL_FIRST_S 0.2
+#define POLL_FIRST_S 0.1
+#define POLL_QUICK_S 2.0
 
 static void
 on_poll_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -117,12 +119,21 @@ on_poll_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	b->on_poll(b);
 }
 
+/* FN again after a pause: for a wait (QUICK), every POLL_FIRST_S for its first
+ * POLL_QUICK_S (a gate usually opens at a controller's next pass), then at
+ * doubling intervals up to SECS; for a retry, doubling from 0.2 s up to SECS. */
 static void
-poll_later(struct bootstrap *b, void (*fn)(struct bootstrap *), double secs)
+poll_later(struct bootstrap *b, void (*fn)(struct bootstrap *), double secs, bool quick)
 {
-	/* A wait polls quickly at first (a gate usually opens within a second on a
-	 * warm cluster), then backs off to SECS: 0.2, 0.4, 0.8, SECS... */
-	b->poll_s = fn == b->on_poll && b->poll_s > 0 ? b->poll_s * 2 : POLL_FIRST_S;
+	bool again = fn == b->on_poll && b->poll_s > 0;
+	ev_tstamp now = ev_now(b->loop);
+
+	if (!again)
+		b->poll_start = now;
+	if (quick && now - b->poll_start < POLL_QUICK_S)
+		b->poll_s = POLL_FIRST_S;
+	else
+		b->poll_s = again ? b->poll_s * 2 : 2 * POLL_FIRST_S;
 	if (b->poll_s > secs)
 		b->poll_s = secs;
 	b->on_poll = fn;
@@ -405,7 +416,7 @@ on_pods(void *arg, const struct kube_result *r)
 		finish(b, -ETIMEDOUT, "no Vault server pod became Running with an IP in time");
 		return;
 	}
-	poll_later(b, wait_pod, 1.0);
+	poll_later(b, wait_pod, 1.0, true);
 }
 
 static void
@@ -414,7 +425,7 @@ wait_pod(struct bootstrap *b)
 	const struct kind_info *pod = kinds_find(kube_kinds(b->k), "v1", "Pod");
 	const char *sel = b->pod_selector[0] ? b->pod_selector : b->cfg->vault.selector;
 	if (kube_list(b->k, pod, b->cfg->vault.namespace, sel, NULL, on_pods, b, &b->call) < 0)
-		poll_later(b, wait_pod, 1.0);
+		poll_later(b, wait_pod, 1.0, true);
 }
 
 /* ---- init and unseal ---- */
@@ -492,7 +503,7 @@ on_seal(void *arg, const struct vault_reply *r, const struct vault_seal *s)
 	char msg[700];
 	if (!s) {
 		if (r->transport && !timed_out(b)) {	/* the server is still starting */
-			poll_later(b, step_seal, 1.0);
+			poll_later(b, step_seal, 1.0, true);
 			return;
 		}
 		snprintf(msg, sizeof msg, "vault: seal status of %s: %s", b->pod, r->message);
@@ -779,7 +790,7 @@ cfg_again(struct cfgrun *c, const struct vault_reply *r)
 	if (now >= c->retry_until)
 		return false;
 	say(b, "vault: configuring the %s: %s; trying again", c->steps[c->i].what, r->message);
-	poll_later(b, cfg_retry, 2.0);
+	poll_later(b, cfg_retry, 2.0, false);
 	return true;
 }
 
@@ -932,7 +943,7 @@ on_webhook(void *arg, const struct kube_result *r)
 		finish(b, -ETIMEDOUT, "webhook: the injector did not fill in the caBundle in time");
 		return;
 	}
-	poll_later(b, wait_cabundle, 1.0);
+	poll_later(b, wait_cabundle, 1.0, true);
 }
 
 static void
@@ -943,7 +954,7 @@ wait_cabundle(struct bootstrap *b)
 		const struct manifest_object *o = &ph->objects[i];
 		if (strcmp(o->kind, "MutatingWebhookConfiguration") == 0) {
 			if (kube_get(b->k, o->info, NULL, o->name, on_webhook, b, &b->call) < 0)
-				poll_later(b, wait_cabundle, 1.0);
+				poll_later(b, wait_cabundle, 1.0, true);
 			return;
 		}
 	}

@@ -13,9 +13,6 @@
 #define RETRY_MAX_MS 5000
 #define POLL_S 1.0
 #define POLL_FIRST_S 0.1
-/* A gate is asked every POLL_FIRST_S for its first POLL_QUICK_S (most open
- * within a second or two: a controller's next pass), then at doubling
- * intervals up to POLL_S (a slow image pull is not asked ten times a second). */
 #define POLL_QUICK_S 2.0
 
 enum item_state { IT_APPLYING, IT_APPLIED, IT_READY };
@@ -43,10 +40,21 @@ struct apply {
 	struct item *items;
 	size_t n, to_apply, to_gate;
 	ev_timer poll;
-	double poll_s;		/* the gate's interval once past POLL_QUICK_S, doubling up to POLL_S */
+	double poll_step;	/* apply_poll_pause's doubling */
 	ev_tstamp gate_start;
 	ev_timer kick;		/* starts the first phase from the loop */
 };
+
+double
+apply_poll_pause(double waited, double *step, double max)
+{
+	if (waited < POLL_QUICK_S)
+		return POLL_FIRST_S;
+	*step = *step > 0 ? *step * 2 : 2 * POLL_FIRST_S;
+	if (*step > max)
+		*step = max;
+	return *step;
+}
 
 bool
 apply_transient(const struct kube_result *r)
@@ -219,12 +227,7 @@ gate_poll(struct apply *a)
 		kube_get(a->k, it->obj->info, it->obj->namespace, it->obj->name, on_status, it, &it->call);
 	}
 	ev_timer_stop(a->loop, &a->poll);
-	if (ev_now(a->loop) - a->gate_start < POLL_QUICK_S) {
-		ev_timer_set(&a->poll, POLL_FIRST_S, 0.0);
-	} else {
-		ev_timer_set(&a->poll, a->poll_s, 0.0);
-		a->poll_s = a->poll_s * 2 > POLL_S ? POLL_S : a->poll_s * 2;
-	}
+	ev_timer_set(&a->poll, apply_poll_pause(ev_now(a->loop) - a->gate_start, &a->poll_step, POLL_S), 0.0);
 	ev_timer_start(a->loop, &a->poll);
 }
 
@@ -232,7 +235,7 @@ static void
 start_gate(struct apply *a)
 {
 	a->to_gate = 0;
-	a->poll_s = POLL_FIRST_S * 2;
+	a->poll_step = 0;
 	a->gate_start = ev_now(a->loop);
 	for (size_t i = 0; i < a->n; i++) {
 		struct item *it = &a->items[i];

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,8 +43,8 @@ struct bootstrap {
 	struct kube_call *call;
 	ev_timer poll;
 	void (*on_poll)(struct bootstrap *b);
-	double poll_s;			/* the wait's current interval (poll_later) */
-	ev_tstamp poll_start;		/* when that wait began */
+	ev_tstamp poll_start;		/* when the wait of on_poll began (poll_later) */
+	double poll_step;		/* its apply_poll_pause doubling */
 	ev_tstamp deadline;
 	char pod[254];
 	char pod_selector[512];	/* the Vault StatefulSet's own matchLabels */
@@ -107,9 +108,6 @@ finish(struct bootstrap *b, int err, const char *msg)
 	done(arg, err, copy);
 }
 
-#define POLL_FIRST_S 0.1
-#define POLL_QUICK_S 2.0
-
 static void
 on_poll_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -119,26 +117,19 @@ on_poll_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	b->on_poll(b);
 }
 
-/* FN again after a pause: for a wait (QUICK), every POLL_FIRST_S for its first
- * POLL_QUICK_S (a gate usually opens at a controller's next pass), then at
- * doubling intervals up to SECS; for a retry, doubling from 0.2 s up to SECS. */
+/* FN again after a pause (apply_poll_pause): a wait (QUICK) looks quickly at
+ * first; a retry does not hurry.  Another FN than the last starts a new wait. */
 static void
 poll_later(struct bootstrap *b, void (*fn)(struct bootstrap *), double secs, bool quick)
 {
-	bool again = fn == b->on_poll && b->poll_s > 0;
-	ev_tstamp now = ev_now(b->loop);
-
-	if (!again)
-		b->poll_start = now;
-	if (quick && now - b->poll_start < POLL_QUICK_S)
-		b->poll_s = POLL_FIRST_S;
-	else
-		b->poll_s = again ? b->poll_s * 2 : 2 * POLL_FIRST_S;
-	if (b->poll_s > secs)
-		b->poll_s = secs;
-	b->on_poll = fn;
+	if (fn != b->on_poll) {
+		b->on_poll = fn;
+		b->poll_start = ev_now(b->loop);
+		b->poll_step = 0;
+	}
 	ev_timer_stop(b->loop, &b->poll);
-	ev_timer_init(&b->poll, on_poll_timer, b->poll_s, 0.0);
+	ev_timer_init(&b->poll, on_poll_timer,
+		      apply_poll_pause(quick ? ev_now(b->loop) - b->poll_start : INFINITY, &b->poll_step, secs), 0.0);
 	b->poll.data = b;
 	ev_timer_start(b->loop, &b->poll);
 }
@@ -800,7 +791,7 @@ cfg_step_done(struct cfgrun *c)
 {
 	c->i++;
 	c->retry_until = 0;
-	c->b->poll_s = 0;
+	c->b->on_poll = NULL;	/* the next step's retries start over */
 	cfg_next(c);
 }
 

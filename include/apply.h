@@ -51,6 +51,13 @@ int apply_start(struct ev_loop *loop, struct kube *k, const struct manifest_stac
 /* Stops a run without calling done; not from inside its own callbacks. */
 void apply_cancel(struct apply *a);
 
+/* The pause in seconds before a wait's next look: 0.1 s while it has waited
+ * under 2 s (most gates open at a controller's next pass), then doubling from
+ * 0.2 s up to MAX (a slow image pull is not asked ten times a second).  *STEP
+ * carries the doubling: 0 for a new wait.  A retry, which should not hurry,
+ * passes WAITED as INFINITY. */
+double apply_poll_pause(double waited, double *step, double max);
+
 /* Whether a kube error is worth retrying (no answer, 429, 5xx, bad body). */
 bool apply_transient(const struct kube_result *r);
 

@@ -1,5 +1,6 @@
 /* apply.c against k3sim with the tree's own stack (manifests/, config/values.yaml). */
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -307,6 +308,25 @@ test_object_gone_after_apply_applied_again(void **state)
 	assert_string_equal(phase, "Active");
 }
 
+/* The gates' pause: 0.1 s for the first 2 s of a wait, then doubling from 0.2 s
+ * to the cap; a retry (INFINITY) starts doubling at once. */
+static void
+test_poll_pause(void **state)
+{
+	(void)state;
+	double step = 0;
+	assert_true(apply_poll_pause(0.0, &step, 1.0) == 0.1);
+	assert_true(apply_poll_pause(1.95, &step, 1.0) == 0.1);
+	assert_true(step == 0);
+	const double gate[] = { 0.2, 0.4, 0.8, 1.0, 1.0 };
+	for (size_t i = 0; i < sizeof gate / sizeof gate[0]; i++)
+		assert_true(apply_poll_pause(2.0 + (double)i, &step, 1.0) == gate[i]);
+	step = 0;
+	const double retry[] = { 0.2, 0.4, 0.8, 1.6, 2.0, 2.0 };
+	for (size_t i = 0; i < sizeof retry / sizeof retry[0]; i++)
+		assert_true(apply_poll_pause(INFINITY, &step, 2.0) == retry[i]);
+}
+
 int
 main(void)
 {
@@ -316,6 +336,7 @@ main(void)
 		cmocka_unit_test(test_rejected_phase_applies_nothing),
 		cmocka_unit_test(test_invalid_object_named),
 		cmocka_unit_test(test_object_gone_after_apply_applied_again),
+		cmocka_unit_test(test_poll_pause),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

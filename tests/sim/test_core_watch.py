@@ -17,6 +17,11 @@ class WatchTest(unittest.TestCase):
     def setUp(self):
         self.k = K3sim().start()
         self.k.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "w"}})
+        # The namespace's defaults (ConfigMap kube-root-ca.crt, as a real cluster's
+        # publisher makes it) arrive from a controller: let them land before any
+        # test lists or watches the ConfigMaps, or one shows up as a stray ADDED.
+        self.k.wait_for(lambda: self.k.get(CMS + "/kube-root-ca.crt").status == 200, timeout=10,
+                        what="the namespace's kube-root-ca.crt")
 
     def tearDown(self):
         self.k.__exit__(None, None, None)

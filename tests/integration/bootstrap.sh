@@ -70,10 +70,11 @@ assert ls[-1]["result"] == "complete" and "objects" in ls[-1] and "vault_init" n
 assert any("phase" in l and "elapsed" in l for l in ls[:-1])' "$T/boot3.out"; then pass json-stream
 else fail json-stream "$(tail -2 "$T/boot3.out")"; fi
 
-# 4. faults mid-run: 503s, then dropped connections; a fresh stack record forces a full pass
+# 4. faults mid-run: dropped connections, then 503s; a fresh stack record forces a
+# full pass.  The drop comes once the run has begun: before it, it could meet the
+# API probe and the bootstrap command would be refused (API not reachable yet).
 rm -f "$T/state/stack.json"
-simctl drop 6
-( sleep 1; simctl fail 3 ) &
+( sleep 0.2; simctl drop 6; sleep 0.8; simctl fail 3 ) &
 faults=$!
 # and two reloads mid-run: the bootstrap keeps the configuration it started with
 ( sleep 0.3; kill -HUP "$AGENTD_PID"; sleep 0.5; kill -HUP "$AGENTD_PID" ) &
